@@ -1,0 +1,61 @@
+"""One JSON error shape for the whole API: ``{"errors": {"field": ["message", ...]}}``.
+
+Errors that belong to no field use the key ``detail``. Rate limits become 429 with
+``Retry-After``; our own ``ServiceError`` becomes 400 (or its own status) with its field errors.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django_ratelimit.exceptions import Ratelimited
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from portal.errors import RETRY_AFTER_SECONDS
+from portal.exceptions import ServiceError
+
+logger = logging.getLogger(__name__)
+
+
+def _as_field_errors(detail: object) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {str(key): _flatten(value) for key, value in detail.items()}
+    return {"detail": _flatten(detail)}
+
+
+def _flatten(value: object) -> list[str]:
+    if isinstance(value, list | tuple):
+        messages: list[str] = []
+        for item in value:
+            messages.extend(_flatten(item))
+        return messages
+    if isinstance(value, dict):
+        return [f"{key}: {message}" for key, sub in value.items() for message in _flatten(sub)]
+    return [str(value)]
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, Ratelimited):
+        response = Response(
+            {"errors": {"detail": ["Too many requests. Please wait a minute and try again."]}},
+            status=status.HTTP_429_TOO_MANY_REQUESTS,
+        )
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    if isinstance(exc, ServiceError):
+        return Response({"errors": exc.errors}, status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    if isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    response.data = {"errors": _as_field_errors(response.data)}
+    return response

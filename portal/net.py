@@ -1,0 +1,25 @@
+"""Client IP resolution that a forged X-Forwarded-For cannot steer."""
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def client_ip(request: HttpRequest) -> str:
+    """Return the client address as seen by the outermost trusted proxy.
+
+    With ``TRUSTED_PROXY_COUNT = 0`` the header is ignored entirely. With N trusted proxies,
+    each of them appends the address it saw, so the client is the N-th entry from the right;
+    anything further left was written by the client and is not trusted.
+    """
+    proxies = settings.TRUSTED_PROXY_COUNT
+    remote_addr = request.META.get("REMOTE_ADDR", "") or "unknown"
+    if proxies <= 0:
+        return remote_addr
+    forwarded = [
+        part.strip()
+        for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        if part.strip()
+    ]
+    if len(forwarded) < proxies:
+        return remote_addr
+    return forwarded[-proxies]

@@ -1,0 +1,93 @@
+"""Stored predictions and batch prediction jobs."""
+
+from django.conf import settings
+from django.db import models
+
+
+class Channel(models.TextChoices):
+    WEB = "web", "Web form"
+    API = "api", "API"
+
+
+class Prediction(models.Model):
+    """One answered prediction; stored in the same transaction that answers it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="predictions"
+    )
+    api_token = models.ForeignKey(
+        "accounts.ApiToken", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    inputs = models.JSONField(help_text="The validated profile (dataset column names).")
+    estimate_usd = models.PositiveIntegerField()
+    interval_low_usd = models.PositiveIntegerField()
+    interval_high_usd = models.PositiveIntegerField()
+    interval_level = models.FloatField()
+    contributions = models.JSONField(default=list)
+    model_version = models.ForeignKey(
+        "mlmodel.ModelVersion", on_delete=models.PROTECT, related_name="predictions"
+    )
+    experiment_arm = models.CharField(
+        max_length=32, blank=True, help_text="A/B assignment, once experiments run."
+    )
+    latency_ms = models.FloatField()
+    request_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"]),
+            models.Index(fields=["model_version", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} ${self.estimate_usd:,} (v{self.model_version_id})"
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class BatchJob(models.Model):
+    """A CSV of profiles predicted in one go; large files run as a Celery task."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="batch_jobs"
+    )
+    api_token = models.ForeignKey(
+        "accounts.ApiToken", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
+    file_name = models.CharField(max_length=255)
+    input_csv = models.BinaryField()
+    row_count = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    predicted_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    row_errors = models.JSONField(default=list, blank=True)
+    result_csv = models.BinaryField(null=True, blank=True)
+    model_version = models.ForeignKey(
+        "mlmodel.ModelVersion", null=True, blank=True, on_delete=models.PROTECT
+    )
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"batch #{self.pk} {self.status}"
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.row_count:
+            return 100 if self.status == JobStatus.SUCCEEDED else 0
+        return min(100, round(100 * self.rows_done / self.row_count))

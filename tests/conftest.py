@@ -1,0 +1,178 @@
+"""Shared fixtures and the rules for tests that need real services.
+
+Tests marked ``postgres``, ``redis`` or ``celery_worker`` run only where those services are
+configured (``DATABASE_URL`` / ``REDIS_URL``) and are skipped with the reason elsewhere. CI sets
+``REQUIRE_SERVICES=1``, which turns each such skip into a failure: nothing is silently skipped.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+WORKER_START_TIMEOUT_SECONDS = 60
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def _uses_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+def _missing_service_reason(item: pytest.Item) -> str | None:
+    if item.get_closest_marker("postgres") and not _uses_postgres():
+        return "needs PostgreSQL: set DATABASE_URL=postgres://…"
+    if item.get_closest_marker("redis") and not settings.REDIS_URL:
+        return "needs Redis: set REDIS_URL=redis://…"
+    if item.get_closest_marker("celery_worker") and not (settings.REDIS_URL and _uses_postgres()):
+        return "needs a real Celery worker: set REDIS_URL and DATABASE_URL (Postgres)"
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    reason = _missing_service_reason(item)
+    if reason is None:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 but this test {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache():
+    """Rate-limit counters and the like must not leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def password() -> str:
+    return "correct-horse-battery-staple-42"
+
+
+@pytest.fixture
+def user(django_user_model, password):
+    return django_user_model.objects.create_user(
+        username="alice", email="alice@example.com", password=password
+    )
+
+
+@pytest.fixture
+def other_user(django_user_model, password):
+    return django_user_model.objects.create_user(
+        username="bob", email="bob@example.com", password=password
+    )
+
+
+@pytest.fixture
+def auth_client(client, user):
+    """A Django test client signed in as ``user``."""
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def api_token_key(user) -> str:
+    from portal.accounts.services import api_token_create
+
+    _token, key = api_token_create(user=user, name="tests")
+    return key
+
+
+@pytest.fixture
+def api_client(api_token_key):
+    """A DRF client that authenticates with a real API token of ``user``."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_key}")
+    return client
+
+
+def _test_database_url() -> str:
+    db = settings.DATABASES["default"]
+    auth = db.get("USER") or "postgres"
+    if db.get("PASSWORD"):
+        auth += f":{db['PASSWORD']}"
+    return (
+        f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    )
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real ``celery worker`` process on the real broker, reading the test database.
+
+    It inherits the session's private queue and cache prefix (``tests/settings.py``) and is
+    stopped when the session ends.
+    """
+    if not (settings.REDIS_URL and _uses_postgres()):
+        pytest.skip("needs a real Celery worker: set REDIS_URL and DATABASE_URL (Postgres)")
+    from portal.celery import app
+
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": _test_database_url(),
+        "TEST_CELERY_EAGER": "0",
+    }
+    log_path = REPO_ROOT / "var" / f"celery-worker-{queue}.log"
+    log_path.parent.mkdir(exist_ok=True)
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "--pool=solo",
+                "--loglevel=INFO",
+                "-Q",
+                queue,
+                "-n",
+                f"{queue}@%h",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + WORKER_START_TIMEOUT_SECONDS
+    try:
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"celery worker exited early; see {log_path}")
+            replies = app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=1)
+            if replies:
+                break
+            if time.monotonic() > deadline:
+                pytest.fail(f"celery worker did not answer within {WORKER_START_TIMEOUT_SECONDS}s")
+        yield {"queue": queue, "process": process, "log": log_path}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def real_celery(celery_worker):
+    """Send tasks through the real broker to the real worker for this test (not eagerly)."""
+    from portal.celery import app
+
+    app.conf.task_always_eager = False
+    try:
+        yield celery_worker
+    finally:
+        app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
