@@ -10,7 +10,7 @@ PORT ?= 8000
 # `make run` is for a developer's machine: debug on unless the caller says otherwise.
 export DEBUG ?= 1
 
-.PHONY: help run test install install-dev model worker lint format clean
+.PHONY: help run test install install-dev browser model worker lint format clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -51,7 +51,14 @@ run: model  ## Serve the portal at http://127.0.0.1:8000 (plus a Celery worker w
 worker: install  ## Run a Celery worker with beat in the foreground (needs REDIS_URL)
 	$(BIN)/celery -A portal worker --beat --loglevel=INFO
 
-test: install-dev  ## Run the whole test suite (tests needing absent services are skipped, with the reason)
+browser:  ## Install Debian's Chromium for the browser tests when we can (root + apt-get)
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "No /usr/bin/chromium and cannot apt-get it: browser tests will be skipped."; fi
+
+test: install-dev browser  ## Run the whole suite (tests needing absent services are skipped, with the reason)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-dev  ## ruff check + format check

@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.http import HttpRequest
 
+UNKNOWN_CLIENT_IP = "0.0.0.0"  # noqa: S104 - a bucket name, not a bind address
+
 
 def client_ip(request: HttpRequest) -> str:
     """Return the client address as seen by the outermost trusted proxy.
@@ -12,7 +14,9 @@ def client_ip(request: HttpRequest) -> str:
     anything further left was written by the client and is not trusted.
     """
     proxies = settings.TRUSTED_PROXY_COUNT
-    remote_addr = request.META.get("REMOTE_ADDR", "") or "unknown"
+    # Behind a Unix socket with no proxy configured there is no address: every client then
+    # shares one bucket, which is safe (stricter), unlike an invalid value that would crash.
+    remote_addr = request.META.get("REMOTE_ADDR", "") or UNKNOWN_CLIENT_IP
     if proxies <= 0:
         return remote_addr
     forwarded = [

@@ -18,13 +18,13 @@ env = environ.Env()
 # --- Core -----------------------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
 
-_DEV_SECRET_KEY = "django-insecure-dev-only-key-never-used-when-debug-is-off-0123456789abcdef"
+_DEV_SECRET_KEY = "django-insecure-dev-only-key-never-used-when-debug-is-off-0123456789abcdef"  # noqa: S105
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Production mode (DEBUG off) refuses to start without it: "
-            "export SECRET_KEY to a long random string (e.g. `python -c \"import secrets; "
+            'export SECRET_KEY to a long random string (e.g. `python -c "import secrets; '
             'print(secrets.token_urlsafe(50))"`), or set DEBUG=1 for local development.'
         )
     SECRET_KEY = _DEV_SECRET_KEY
@@ -83,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.site",
+                "portal.pages.context_processors.demo_model",
             ],
         },
     },

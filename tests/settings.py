@@ -3,15 +3,17 @@
 import os
 
 os.environ.setdefault("DEBUG", "0")
-os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789-abcdefghijklmnop")
+os.environ.setdefault(
+    "SECRET_KEY", "test-secret-key-not-for-production-0123456789-abcdefghijklmnop"
+)
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("CACHE_KEY_PREFIX", f"mlpaygrade-test-{os.getpid()}")
 # A queue private to this test session (the worker started by the tests inherits it), so a
 # stray worker elsewhere cannot steal the tests' tasks.
 os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", f"test-{os.getpid()}")
 
-from portal.settings import *  # noqa: E402,F403
-from portal.settings import CACHES, REDIS_URL  # noqa: E402
+from portal.settings import *  # noqa: F403
+from portal.settings import CACHES, REDIS_URL
 
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -12,6 +12,13 @@ class User(AbstractUser):
 
     email = models.EmailField("email address", unique=True, null=True, blank=True)
 
+    def save(self, *args, **kwargs) -> None:
+        # Django's user manager and forms turn a missing address into "", but only NULL is
+        # exempt from the unique constraint: store "no address" as NULL whatever the path.
+        if not self.email:
+            self.email = None
+        super().save(*args, **kwargs)
+
 
 def hash_token_key(key: str) -> str:
     """Only a digest is stored, so a database leak does not leak usable tokens."""

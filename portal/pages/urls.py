@@ -1,4 +1,12 @@
-from django.urls import path  # noqa: F401
+"""Site pages (namespace ``pages``)."""
+
+from django.urls import path
+
+from portal.pages import views
 
 app_name = "pages"
-urlpatterns: list = []
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("about/", views.about, name="about"),
+]
