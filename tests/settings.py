@@ -28,3 +28,5 @@ if not REDIS_URL:
 MLMODEL_RELOAD_CHECK_SECONDS = 0.2
 # Tasks run inline unless a test asks for the real worker (fixture ``real_celery``).
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("TEST_CELERY_EAGER", "1") == "1"
+# WhiteNoise only serves collected files; tests never collect them, so it has nothing to index.
+WHITENOISE_AUTOREFRESH = True

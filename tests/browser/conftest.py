@@ -31,3 +31,10 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/browser/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture
+def page(page):
+    """Fail fast: a missing element should not cost the suite 30 s per assertion."""
+    page.set_default_timeout(10_000)
+    return page
