@@ -37,7 +37,9 @@ class Feedback(models.Model):
 
     class Meta:
         ordering = ["-updated_at", "-id"]
-        indexes = [models.Index(fields=["user", "-updated_at"])]
+        indexes = [
+            models.Index(fields=["user", "-updated_at", "-id"], name="feedback_user_recent_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"feedback on #{self.prediction_id}: {self.rating}"

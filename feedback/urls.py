@@ -1,4 +1,12 @@
-from django.urls import path  # noqa: F401
+"""HTML pages for feedback (namespace ``feedback``)."""
+
+from django.urls import path
+
+from feedback import views
 
 app_name = "feedback"
-urlpatterns: list = []
+
+urlpatterns = [
+    path("", views.feedback_list, name="list"),
+    path("predictions/<int:prediction_id>/", views.feedback_submit, name="submit"),
+]

@@ -37,8 +37,10 @@ class Prediction(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # The history page filters by user and sorts by (-created_at, -id): the index matches
+        # the sort exactly. Per-version aggregations range over (model_version, created_at).
         indexes = [
-            models.Index(fields=["user", "-created_at"]),
+            models.Index(fields=["user", "-created_at", "-id"], name="prediction_user_recent_idx"),
             models.Index(fields=["model_version", "created_at"]),
         ]
 
@@ -81,7 +83,9 @@ class BatchJob(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["user", "-created_at"])]
+        indexes = [
+            models.Index(fields=["user", "-created_at", "-id"], name="batchjob_user_recent_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"batch #{self.pk} {self.status}"

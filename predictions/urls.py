@@ -1,4 +1,16 @@
-from django.urls import path  # noqa: F401
+"""HTML pages for predictions (namespace ``predictions``)."""
+
+from django.urls import path
+
+from predictions import views
 
 app_name = "predictions"
-urlpatterns: list = []
+
+urlpatterns = [
+    path("", views.prediction_history, name="history"),
+    path("new/", views.prediction_create, name="create"),
+    path("<int:prediction_id>/", views.prediction_detail, name="detail"),
+    path("batch/", views.batch_create, name="batch"),
+    path("batch/<int:job_id>/", views.batch_detail, name="batch_detail"),
+    path("batch/<int:job_id>/result.csv", views.batch_download, name="batch_download"),
+]

@@ -6,7 +6,7 @@ Errors that belong to no field use the key ``detail``. Rate limits become 429 wi
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django_ratelimit.exceptions import Ratelimited
@@ -45,6 +45,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         )
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {"errors": {"detail": ["The request body is too large."]}},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, ServiceError):
         return Response({"errors": exc.errors}, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):

@@ -1,0 +1,344 @@
+"""Prediction API (DRF): one profile, one's own history, and batch CSV files.
+
+Each endpoint validates with a serializer, calls one service or selector and renders. Errors
+leave through the project's exception handler as ``{"errors": {field: [messages]}}``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils.decorators import method_decorator
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+from portal.accounts.models import ApiToken
+from portal.api.pagination import StandardPagination
+from portal.exceptions import ServiceError
+from predictions import selectors, services
+from predictions.batch import MULTIPART_OVERHEAD_BYTES, result_file_name
+from predictions.models import Channel, JobStatus
+from predictions.parsers import CSV_MEDIA_TYPE, BoundedJSONParser, CsvBodyParser
+from predictions.ratelimits import batch_limit, predict_limit
+from predictions.serializers import (
+    PAGE_PARAMETERS,
+    BatchJobPageSerializer,
+    BatchJobSerializer,
+    BatchJobSummarySerializer,
+    BatchResultSerializer,
+    DateRangeQuerySerializer,
+    ErrorSerializer,
+    PredictionOutputSerializer,
+    PredictionPageSerializer,
+    ProfileInputSerializer,
+)
+
+JSON_MEDIA_TYPE = "application/json"
+MULTIPART_MEDIA_TYPE = "multipart/form-data"
+UPLOAD_FIELD = "file"
+BODY_FILE_NAME = "body.csv"
+
+NOT_AUTHENTICATED = OpenApiResponse(ErrorSerializer, description="No or invalid credentials")
+NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Not found (or not yours)")
+RATE_LIMITED = OpenApiResponse(
+    ErrorSerializer, description="Too many requests; retry after the Retry-After header"
+)
+INVALID = OpenApiResponse(ErrorSerializer, description="Invalid input; errors by field")
+UNSUPPORTED_MEDIA = OpenApiResponse(ErrorSerializer, description="Unsupported Content-Type")
+TOO_LARGE = OpenApiResponse(ErrorSerializer, description="File too large or too many rows")
+
+
+class CsvRenderer(BaseRenderer):
+    """Passes bytes through as ``text/csv``; views return CSV only as bytes."""
+
+    media_type = CSV_MEDIA_TYPE
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        return data if isinstance(data, bytes) else str(data).encode(self.charset)
+
+
+class CsvOrJsonMixin:
+    """Bytes go out as CSV, everything else (jobs, errors) as JSON, whatever was negotiated."""
+
+    renderer_classes = [CsvRenderer, JSONRenderer]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if isinstance(response, Response):
+            renderer = CsvRenderer() if isinstance(response.data, bytes) else JSONRenderer()
+            request.accepted_renderer = renderer
+            request.accepted_media_type = renderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+def _request_id(request: Request) -> str:
+    return getattr(request._request, "request_id", "")
+
+
+@method_decorator(predict_limit, name="post")
+class PredictionListCreateApi(APIView):
+    parser_classes = [BoundedJSONParser]
+
+    @extend_schema(
+        operation_id="predictions_create",
+        summary="Estimate the salary for one job profile",
+        description=(
+            "Field names are the data set's column names. The answer is stored and appears in "
+            "your history. Rate-limited per user (429 with Retry-After)."
+        ),
+        request=ProfileInputSerializer,
+        responses={
+            201: PredictionOutputSerializer,
+            400: INVALID,
+            401: NOT_AUTHENTICATED,
+            413: OpenApiResponse(ErrorSerializer, description="Request body too large"),
+            415: UNSUPPORTED_MEDIA,
+            429: RATE_LIMITED,
+            503: OpenApiResponse(ErrorSerializer, description="No model is available right now"),
+        },
+        examples=[
+            OpenApiExample(
+                "Senior data scientist in the US",
+                request_only=True,
+                value={
+                    "job_title": "Data Scientist",
+                    "experience_level": "SE",
+                    "employment_type": "FT",
+                    "company_location": "US",
+                    "employee_residence": "US",
+                    "remote_ratio": 0,
+                    "company_size": "M",
+                    "work_year": 2024,
+                },
+            )
+        ],
+        tags=["predictions"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = ProfileInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        prediction = services.prediction_create(
+            user=request.user,
+            profile=serializer.validated_data["profile"],
+            channel=Channel.API,
+            api_token=request.auth if _is_token(request) else None,
+            request_id=_request_id(request),
+        )
+        body = PredictionOutputSerializer(prediction, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="predictions_list",
+        summary="Your predictions, newest first",
+        parameters=[DateRangeQuerySerializer, *PAGE_PARAMETERS],
+        responses={
+            200: PredictionPageSerializer,
+            400: INVALID,
+            401: NOT_AUTHENTICATED,
+        },
+        tags=["predictions"],
+    )
+    def get(self, request: Request) -> Response:
+        query = DateRangeQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        predictions = selectors.prediction_list_for_user(user=request.user, **query.validated_data)
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(predictions, request, view=self)
+        data = PredictionOutputSerializer(page, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)
+
+
+def _is_token(request: Request) -> bool:
+    return isinstance(request.auth, ApiToken)
+
+
+class PredictionDetailApi(APIView):
+    @extend_schema(
+        operation_id="predictions_retrieve",
+        summary="One of your predictions",
+        responses={200: PredictionOutputSerializer, 401: NOT_AUTHENTICATED, 404: NOT_FOUND},
+        tags=["predictions"],
+    )
+    def get(self, request: Request, prediction_id: int) -> Response:
+        prediction = selectors.prediction_get_for_user(
+            user=request.user, prediction_id=prediction_id
+        )
+        if prediction is None:
+            raise ServiceError({"detail": ["Prediction not found."]}, status_code=404)
+        return Response(PredictionOutputSerializer(prediction, context={"request": request}).data)
+
+
+BATCH_UPLOAD_REQUEST = inline_serializer(
+    name="BatchUpload",
+    fields={
+        UPLOAD_FIELD: serializers.FileField(
+            help_text="CSV with a header; columns job_title, experience_level, employment_type, "
+            "company_location, employee_residence, remote_ratio, company_size, work_year."
+        )
+    },
+)
+
+
+@method_decorator(batch_limit, name="post")
+class BatchCreateApi(CsvOrJsonMixin, APIView):
+    parser_classes = [MultiPartParser, CsvBodyParser]
+
+    @extend_schema(
+        operation_id="predictions_batch_create",
+        summary="Estimate salaries for a CSV file of job profiles",
+        description=(
+            "Send the file as multipart field `file` or as a `text/csv` body (UTF-8, header "
+            "required, extra columns ignored). Files up to the synchronous limit are answered "
+            "at once: a CSV (input columns + estimate_usd, interval_low_usd, "
+            "interval_high_usd, interval_level, model_version, error) or, with "
+            "`Accept: application/json`, JSON rows and per-line errors. Larger files become a "
+            "background job: 202 with the job, poll its URL."
+        ),
+        request={
+            MULTIPART_MEDIA_TYPE: BATCH_UPLOAD_REQUEST,
+            CSV_MEDIA_TYPE: OpenApiTypes.STR,
+        },
+        responses={
+            (200, CSV_MEDIA_TYPE): OpenApiResponse(
+                OpenApiTypes.STR, description="The results file (one row per input row)"
+            ),
+            (200, JSON_MEDIA_TYPE): BatchResultSerializer,
+            (202, JSON_MEDIA_TYPE): BatchJobSerializer,
+            (400, JSON_MEDIA_TYPE): INVALID,
+            (401, JSON_MEDIA_TYPE): NOT_AUTHENTICATED,
+            (413, JSON_MEDIA_TYPE): TOO_LARGE,
+            (415, JSON_MEDIA_TYPE): UNSUPPORTED_MEDIA,
+            (429, JSON_MEDIA_TYPE): RATE_LIMITED,
+        },
+        tags=["predictions"],
+    )
+    def post(self, request: Request) -> Response:
+        content_length = _content_length(request)
+        if content_length > settings.BATCH_UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD_BYTES:
+            raise services.batch_upload_too_large_error()
+        file_name, data = _uploaded_file(request)
+        job = services.batch_job_create(
+            user=request.user,
+            file_name=file_name,
+            data=data,
+            api_token=request.auth if _is_token(request) else None,
+        )
+        context = {"request": request}
+        if job.status != JobStatus.SUCCEEDED:
+            response = Response(
+                BatchJobSerializer(job, context=context).data, status=status.HTTP_202_ACCEPTED
+            )
+            response["Location"] = BatchJobSerializer(job, context=context).data["url"]
+            return response
+        if request.accepted_renderer.format == CsvRenderer.format:
+            result = selectors.batch_job_result_csv(job=job) or b""
+            response = Response(result, status=status.HTTP_200_OK)
+            response["Content-Disposition"] = (
+                f'attachment; filename="{result_file_name(job.file_name, job.pk)}"'
+            )
+            return response
+        body = {
+            "job": reverse("api-batch-job-detail", kwargs={"job_id": job.pk}, request=request),
+            "rows": selectors.batch_job_result_rows(job=job),
+            "errors": job.row_errors,
+        }
+        return Response(BatchResultSerializer(body).data, status=status.HTTP_200_OK)
+
+    @extend_schema(
+        operation_id="predictions_batch_list",
+        summary="Your batch jobs, newest first",
+        parameters=PAGE_PARAMETERS,
+        responses={
+            (200, JSON_MEDIA_TYPE): BatchJobPageSerializer,
+            (401, JSON_MEDIA_TYPE): NOT_AUTHENTICATED,
+        },
+        tags=["predictions"],
+    )
+    def get(self, request: Request) -> Response:
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(
+            selectors.batch_job_list_for_user(user=request.user), request, view=self
+        )
+        data = BatchJobSummarySerializer(page, many=True, context={"request": request}).data
+        return paginator.get_paginated_response(data)
+
+
+def _content_length(request: Request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _uploaded_file(request: Request) -> tuple[str, bytes]:
+    """The CSV from a ``text/csv`` body or the multipart field ``file``; 400 when missing."""
+    data = request.data
+    if isinstance(data, bytes):
+        if not data:
+            raise ServiceError({UPLOAD_FIELD: ["The request body is empty."]})
+        return BODY_FILE_NAME, data
+    upload = data.get(UPLOAD_FIELD) if hasattr(data, "get") else None
+    if upload is None or not hasattr(upload, "read"):
+        raise ServiceError(
+            {UPLOAD_FIELD: ["Send the CSV as multipart field 'file' or as a text/csv body."]}
+        )
+    if upload.size > settings.BATCH_UPLOAD_MAX_BYTES:
+        raise services.batch_upload_too_large_error()
+    return upload.name, upload.read()
+
+
+class BatchJobDetailApi(APIView):
+    @extend_schema(
+        operation_id="predictions_batch_retrieve",
+        summary="Status and progress of one of your batch jobs",
+        responses={200: BatchJobSerializer, 401: NOT_AUTHENTICATED, 404: NOT_FOUND},
+        tags=["predictions"],
+    )
+    def get(self, request: Request, job_id: int) -> Response:
+        job = selectors.batch_job_get_for_user(user=request.user, job_id=job_id)
+        if job is None:
+            raise ServiceError({"detail": ["Batch job not found."]}, status_code=404)
+        return Response(BatchJobSerializer(job, context={"request": request}).data)
+
+
+class BatchJobResultApi(CsvOrJsonMixin, APIView):
+    @extend_schema(
+        operation_id="predictions_batch_result",
+        summary="Download the results file of a finished batch job",
+        responses={
+            (200, CSV_MEDIA_TYPE): OpenApiResponse(OpenApiTypes.STR, description="Results CSV"),
+            (401, JSON_MEDIA_TYPE): NOT_AUTHENTICATED,
+            (404, JSON_MEDIA_TYPE): NOT_FOUND,
+            (409, JSON_MEDIA_TYPE): OpenApiResponse(
+                ErrorSerializer, description="The job has not succeeded (yet)"
+            ),
+        },
+        tags=["predictions"],
+    )
+    def get(self, request: Request, job_id: int) -> Response:
+        job = selectors.batch_job_get_for_user(user=request.user, job_id=job_id)
+        if job is None:
+            raise ServiceError({"detail": ["Batch job not found."]}, status_code=404)
+        if job.status != JobStatus.SUCCEEDED:
+            raise ServiceError(
+                {"detail": [f"The job is {job.status}; results exist once it has succeeded."]},
+                status_code=409,
+            )
+        data = selectors.batch_job_result_csv(job=job) or b""
+        response = Response(data)
+        response["Content-Disposition"] = (
+            f'attachment; filename="{result_file_name(job.file_name, job.pk)}"'
+        )
+        return response

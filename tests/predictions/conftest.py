@@ -1,0 +1,38 @@
+"""Fixtures for predictions and feedback tests (the model comes from ``active_model_version``)."""
+
+import dataclasses
+
+import pytest
+
+from mlmodel.profile import PROFILE_FIELDS, SalaryProfile
+from predictions.models import Channel
+from predictions.services import prediction_create
+
+PROFILE = SalaryProfile(
+    job_title="Data Scientist",
+    experience_level="SE",
+    employment_type="FT",
+    company_location="US",
+    employee_residence="US",
+    remote_ratio=0,
+    company_size="M",
+    work_year=2024,
+)
+PROFILE_DATA = PROFILE.as_dict()
+GOOD_ROW = "Data Scientist,SE,FT,US,US,0,M,2024"
+
+
+@pytest.fixture
+def make_prediction(active_model_version):
+    """``make_prediction(user, **profile_overrides)`` answers and stores one prediction."""
+
+    def make(user, *, channel=Channel.WEB, api_token=None, **overrides):
+        profile = dataclasses.replace(PROFILE, **overrides)
+        return prediction_create(user=user, profile=profile, channel=channel, api_token=api_token)
+
+    return make
+
+
+def csv_bytes(rows: list[str], *, header: str | None = None) -> bytes:
+    lines = [header if header is not None else ",".join(PROFILE_FIELDS), *rows]
+    return ("\n".join(lines) + "\n").encode("utf-8")

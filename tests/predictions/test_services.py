@@ -1,0 +1,222 @@
+"""Prediction and batch services against the real model, database and (eager) Celery."""
+
+import csv
+import io
+
+import pytest
+from django.db import DatabaseError
+from django.test import override_settings
+
+from mlmodel.models import ModelStatus, ModelVersion
+from portal.exceptions import ServiceError
+from predictions import services
+from predictions.models import BatchJob, Channel, JobStatus, Prediction
+from tests.predictions.conftest import GOOD_ROW, PROFILE, csv_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+def _result_rows(job: BatchJob) -> list[dict[str, str]]:
+    job.refresh_from_db()
+    return list(csv.DictReader(io.StringIO(bytes(job.result_csv).decode("utf-8"))))
+
+
+def test_prediction_create_stores_what_the_model_answered(user, active_model_version):
+    # when
+    prediction = services.prediction_create(
+        user=user, profile=PROFILE, channel=Channel.WEB, request_id="req-1234567890"
+    )
+
+    # then the stored row is the answer, with the version and a measured latency
+    stored = Prediction.objects.get(pk=prediction.pk)
+    assert stored.user == user
+    assert stored.inputs == PROFILE.as_dict()
+    assert stored.model_version == active_model_version
+    assert stored.interval_low_usd <= stored.estimate_usd <= stored.interval_high_usd
+    assert stored.interval_level == pytest.approx(0.9)
+    assert stored.latency_ms > 0
+    assert stored.request_id == "req-1234567890"
+    features = [item["feature"] for item in stored.contributions]
+    assert set(features) <= set(PROFILE.as_dict())
+    sizes = [abs(item["usd"]) for item in stored.contributions]
+    assert sizes == sorted(sizes, reverse=True)
+
+
+def test_prediction_create_without_an_active_model_is_a_503_and_stores_nothing(user, db):
+    # given no model version at all
+    assert not ModelVersion.objects.filter(status=ModelStatus.ACTIVE).exists()
+
+    # when / then
+    with pytest.raises(ServiceError) as caught:
+        services.prediction_create(user=user, profile=PROFILE, channel=Channel.WEB)
+    assert caught.value.status_code == 503
+    assert Prediction.objects.count() == 0
+
+
+def test_subject_key_is_the_token_for_api_clients(user):
+    class Token:
+        pk = 7
+
+    assert services.subject_key_for(user=user, api_token=Token()) == "token:7"
+    assert services.subject_key_for(user=user) == f"user:{user.pk}"
+
+
+def test_small_batch_is_answered_at_once_and_stored_as_a_job(user, active_model_version):
+    # given two good rows around a bad one
+    data = csv_bytes([GOOD_ROW, "Data Scientist,SE,FT,XX,US,33,M,1900", GOOD_ROW])
+
+    # when
+    job = services.batch_job_create(user=user, file_name="../team/salaries.csv", data=data)
+
+    # then
+    assert job.status == JobStatus.SUCCEEDED
+    assert job.file_name == "salaries.csv"
+    assert (job.row_count, job.rows_done, job.predicted_count, job.error_count) == (3, 3, 2, 1)
+    assert job.row_errors == [
+        {"line": 3, "errors": job.row_errors[0]["errors"]},
+    ]
+    assert set(job.row_errors[0]["errors"]) == {"company_location", "remote_ratio", "work_year"}
+    assert job.model_version == active_model_version
+    assert bytes(job.input_csv) == data
+    rows = _result_rows(job)
+    assert [row["line"] for row in rows] == ["2", "3", "4"]
+    assert rows[0]["model_version"] == str(active_model_version.version)
+    assert rows[1]["estimate_usd"] == ""
+    assert rows[1]["error"].startswith("Line 3:")
+    # no per-row writes: a batch never creates Prediction rows
+    assert Prediction.objects.count() == 0
+
+
+def test_batch_estimates_match_single_predictions(user, active_model_version):
+    # given
+    single = services.prediction_create(user=user, profile=PROFILE, channel=Channel.WEB)
+
+    # when
+    job = services.batch_job_create(user=user, file_name="a.csv", data=csv_bytes([GOOD_ROW]))
+
+    # then
+    (row,) = _result_rows(job)
+    assert int(row["estimate_usd"]) == single.estimate_usd
+    assert int(row["interval_low_usd"]) == single.interval_low_usd
+    assert int(row["interval_high_usd"]) == single.interval_high_usd
+
+
+@pytest.mark.parametrize(
+    ("data", "status_code"),
+    [
+        (b"", 400),
+        (csv_bytes([], header="job_title,salary"), 400),
+        (b"\xff\xfe" + "job_title".encode("utf-16-le"), 400),
+    ],
+)
+def test_unusable_files_are_refused_whole(user, active_model_version, data, status_code):
+    # when / then
+    with pytest.raises(ServiceError) as caught:
+        services.batch_job_create(user=user, file_name="bad.csv", data=data)
+    assert caught.value.status_code == status_code
+    assert "file" in caught.value.errors
+    assert BatchJob.objects.count() == 0
+
+
+@override_settings(BATCH_UPLOAD_MAX_BYTES=100)
+def test_files_over_the_byte_limit_are_413(user, active_model_version):
+    with pytest.raises(ServiceError) as caught:
+        services.batch_job_create(user=user, file_name="big.csv", data=csv_bytes([GOOD_ROW] * 10))
+    assert caught.value.status_code == 413
+
+
+@override_settings(BATCH_MAX_ROWS=3, BATCH_SYNC_MAX_ROWS=2)
+def test_files_over_the_row_limit_are_413(user, active_model_version):
+    with pytest.raises(ServiceError) as caught:
+        services.batch_job_create(user=user, file_name="big.csv", data=csv_bytes([GOOD_ROW] * 4))
+    assert caught.value.status_code == 413
+
+
+@override_settings(BATCH_SYNC_MAX_ROWS=5)
+def test_large_batch_is_queued_then_run_in_chunks_eagerly(
+    user, active_model_version, django_capture_on_commit_callbacks, monkeypatch
+):
+    # given a file over the synchronous limit, processed in chunks of 4 rows
+    monkeypatch.setattr(services, "BATCH_CHUNK_ROWS", 4)
+    rows = [GOOD_ROW] * 9 + ["Data Scientist,SE,FT,US,US,0,M,1900"]
+
+    # when the job is created, and its transaction commits (eager Celery runs the task)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        job = services.batch_job_create(user=user, file_name="big.csv", data=csv_bytes(rows))
+        assert job.status == JobStatus.PENDING
+
+    # then
+    assert len(callbacks) == 1
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED
+    assert (job.row_count, job.rows_done, job.predicted_count, job.error_count) == (10, 10, 9, 1)
+    assert job.row_errors[0]["line"] == 11
+    assert job.started_at <= job.finished_at
+    assert job.model_version == active_model_version
+    assert len(_result_rows(job)) == 10
+
+
+def test_a_finished_job_is_not_run_again(user, active_model_version):
+    # given a job that already succeeded
+    job = services.batch_job_create(user=user, file_name="a.csv", data=csv_bytes([GOOD_ROW]))
+    finished_at = job.finished_at
+
+    # when its task is delivered again
+    services.batch_job_run(job_id=job.pk)
+
+    # then
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED
+    assert job.finished_at == finished_at
+
+
+def test_a_job_that_cannot_run_is_marked_failed_with_a_message(user, active_model_version):
+    # given a queued job whose stored file is not CSV text
+    job = BatchJob.objects.create(
+        user=user, file_name="x.csv", input_csv=b"\xff\xfe\x00", row_count=1
+    )
+
+    # when
+    services.batch_job_run(job_id=job.pk)
+
+    # then
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert "not UTF-8" in job.message
+    assert job.finished_at is not None
+
+
+def test_a_job_without_a_model_fails_with_a_readable_message(user, db):
+    # given a queued job and no active model
+    job = BatchJob.objects.create(
+        user=user, file_name="x.csv", input_csv=csv_bytes([GOOD_ROW]), row_count=1
+    )
+
+    # when
+    services.batch_job_run(job_id=job.pk)
+
+    # then
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert "No model is active" in job.message
+
+
+def test_a_prediction_that_cannot_be_stored_is_not_shown(user, active_model_version, monkeypatch):
+    # given a database that refuses the write (simulated: a real outage cannot be staged here)
+    def refuse(**kwargs):
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(services, "_store_prediction", refuse)
+
+    # when / then the caller gets an error, not an estimate
+    with pytest.raises(ServiceError) as caught:
+        services.prediction_create(user=user, profile=PROFILE, channel=Channel.WEB)
+    assert caught.value.status_code == 503
+    assert Prediction.objects.count() == 0
+
+
+def test_a_file_with_nul_bytes_is_refused(user, active_model_version):
+    data = csv_bytes([GOOD_ROW.replace("US", "U\x00S", 1)])
+    with pytest.raises(ServiceError) as caught:
+        services.batch_job_create(user=user, file_name="x.csv", data=data)
+    assert "NUL" in caught.value.errors["file"][0]

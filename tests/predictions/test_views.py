@@ -1,0 +1,272 @@
+"""HTML pages: the predict form, the result, history, batch uploads."""
+
+import csv
+import io
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
+from django.urls import reverse
+
+from predictions.models import BatchJob, JobStatus, Prediction
+from tests.predictions.conftest import GOOD_ROW, PROFILE_DATA, csv_bytes
+
+pytestmark = pytest.mark.django_db
+
+CREATE_URL = reverse("predictions:create")
+HISTORY_URL = reverse("predictions:history")
+BATCH_URL = reverse("predictions:batch")
+TWENTY_MEGABYTES = 20 * 1024 * 1024
+
+
+def _field_errors(html: str, field: str) -> str:
+    """The error list rendered right after one field's input (its form row)."""
+    match = re.search(
+        rf'<div class="form-row has-error">\s*<label for="id_{field}">.*?</div>', html, re.S
+    )
+    return match.group(0) if match else ""
+
+
+def test_pages_need_a_signed_in_user(client):
+    response = client.get(CREATE_URL)
+    assert response.status_code == 302
+    assert reverse("accounts:login") in response["Location"]
+
+
+def test_predict_form_offers_titles_and_country_names(auth_client, active_model_version):
+    # when
+    response = auth_client.get(CREATE_URL)
+
+    # then
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<datalist id="job-titles">' in html
+    assert '<option value="Data Scientist">' in html
+    assert 'list="job-titles"' in html
+    assert '<option value="DE">Germany</option>' in html
+    assert re.search(r'name="work_year" value="\d{4}"', html)
+
+
+def test_posting_the_form_stores_and_shows_the_result(auth_client, user, active_model_version):
+    # when
+    response = auth_client.post(CREATE_URL, PROFILE_DATA)
+
+    # then
+    prediction = Prediction.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("predictions:detail", args=[prediction.pk])
+    assert prediction.user == user and prediction.channel == "web"
+
+    page = auth_client.get(response["Location"])
+    html = page.content.decode()
+    assert page.status_code == 200
+    low, high = f"{prediction.interval_low_usd:,}", f"{prediction.interval_high_usd:,}"
+    assert "We expect 90% of salaries for this profile to fall between" in html
+    assert f"${low}" in html and f"${high}" in html
+    assert "<svg" in html and 'role="img"' in html
+    assert "Senior level" in html
+    assert f"v{active_model_version.version}" in html
+    assert "Data Science" in html
+
+
+def test_a_free_job_title_is_accepted_and_its_family_shown(auth_client, active_model_version):
+    # when
+    response = auth_client.post(
+        CREATE_URL, {**PROFILE_DATA, "job_title": "Senior ML Platform Wrangler"}, follow=True
+    )
+
+    # then
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Senior ML Platform Wrangler" in html
+    assert "<dt>Job family</dt><dd>Machine Learning Engineering</dd>" in html
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("company_location", "XX", "Select a valid choice"),
+        ("employee_residence", "", "This field is required"),
+        ("work_year", "1900", "Work year must be between"),
+        ("remote_ratio", "33", "Select a valid choice"),
+        ("experience_level", "ZZ", "Select a valid choice"),
+        ("job_title", "x" * 101, "at most 100 characters"),
+    ],
+)
+def test_invalid_fields_are_reported_next_to_the_field(
+    auth_client, active_model_version, field, value, message
+):
+    # when
+    response = auth_client.post(CREATE_URL, {**PROFILE_DATA, "job_title": "My Job", field: value})
+
+    # then
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert message in _field_errors(html, field)
+    assert Prediction.objects.count() == 0
+    if field != "job_title":
+        assert 'value="My Job"' in html  # what the user typed is kept
+
+
+def test_another_users_prediction_is_404(auth_client, other_user, make_prediction):
+    # given
+    theirs = make_prediction(other_user)
+
+    # when
+    response = auth_client.get(reverse("predictions:detail", args=[theirs.pk]))
+
+    # then
+    assert response.status_code == 404
+
+
+def test_the_demo_banner_shows_for_a_demo_model(auth_client, user, make_prediction):
+    # given a prediction by a model trained on synthetic data
+    prediction = make_prediction(user)
+    prediction.model_version.is_demo = True
+    prediction.model_version.save(update_fields=["is_demo"])
+
+    # when
+    html = auth_client.get(reverse("predictions:detail", args=[prediction.pk])).content.decode()
+
+    # then
+    assert "demo model trained on synthetic data" in html
+
+
+def test_history_is_private_and_paginated(auth_client, user, other_user, make_prediction):
+    # given 23 of mine and 2 of someone else's
+    mine = [make_prediction(user) for _ in range(23)]
+    theirs = [make_prediction(other_user) for _ in range(2)]
+
+    # when
+    first = auth_client.get(HISTORY_URL)
+    second = auth_client.get(HISTORY_URL, {"page": 2})
+
+    # then
+    first_ids = [p.pk for p in first.context["page"].object_list]
+    second_ids = [p.pk for p in second.context["page"].object_list]
+    assert first_ids == [p.pk for p in reversed(mine)][:20]
+    assert second_ids == [p.pk for p in reversed(mine)][20:]
+    for prediction in theirs:
+        assert f'href="/predictions/{prediction.pk}/"' not in first.content.decode()
+    assert "Page 1 of 2" in first.content.decode()
+
+
+def test_history_date_filter_is_validated(auth_client, active_model_version):
+    # when the end is before the start
+    response = auth_client.get(HISTORY_URL, {"date_from": "2025-03-05", "date_to": "2025-03-01"})
+
+    # then
+    assert response.status_code == 400
+    assert "The end date must be on or after the start date." in response.content.decode()
+
+    # and a nonsense date is a clear error too
+    response = auth_client.get(HISTORY_URL, {"date_from": "2025-13-45"})
+    assert response.status_code == 400
+    assert "Enter a valid date." in response.content.decode()
+
+
+def test_history_csv_export_streams_the_filtered_own_list(
+    auth_client, user, other_user, make_prediction
+):
+    # given
+    mine = [make_prediction(user, job_title=f"Title {i}") for i in range(3)]
+    make_prediction(other_user, job_title="Not mine")
+
+    # when
+    response = auth_client.get(HISTORY_URL, {"format": "csv", "date_from": "2000-01-01"})
+
+    # then
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    body = b"".join(response.streaming_content).decode()
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert [int(row["id"]) for row in rows] == [p.pk for p in reversed(mine)]
+    assert rows[0]["job_family"] == "Other"
+    assert "Not mine" not in body
+
+
+def test_batch_upload_reports_bad_lines_and_predicts_the_rest(auth_client, active_model_version):
+    # given
+    data = csv_bytes([GOOD_ROW, "Data Scientist,SE,FT,XX,US,0,M,2024", GOOD_ROW])
+    upload = SimpleUploadedFile("team.csv", data, content_type="text/csv")
+
+    # when
+    response = auth_client.post(BATCH_URL, {"file": upload})
+
+    # then
+    job = BatchJob.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("predictions:batch_detail", args=[job.pk])
+    page = auth_client.get(response["Location"]).content.decode()
+    assert '<td class="num">3</td>' in page
+    assert "company_location" in page
+    assert "2 estimated, 1 with errors" in page
+    assert 'http-equiv="refresh"' not in page
+
+    download = auth_client.get(reverse("predictions:batch_download", args=[job.pk]))
+    rows = list(csv.DictReader(io.StringIO(download.content.decode())))
+    assert download["Content-Disposition"] == (
+        f'attachment; filename="team-predictions-{job.pk}.csv"'
+    )
+    assert [bool(row["estimate_usd"]) for row in rows] == [True, False, True]
+
+    listing = auth_client.get(BATCH_URL).content.decode()
+    assert "team.csv" in listing
+
+
+def test_a_20_megabyte_upload_is_refused_with_413(auth_client, active_model_version):
+    # given a file twice the limit
+    upload = SimpleUploadedFile("huge.csv", b"x" * TWENTY_MEGABYTES, content_type="text/csv")
+
+    # when
+    response = auth_client.post(BATCH_URL, {"file": upload})
+
+    # then
+    assert response.status_code == 413
+    assert "larger than 10 MB" in response.content.decode()
+    assert BatchJob.objects.count() == 0
+
+
+def test_a_file_with_a_bad_header_is_a_form_error(auth_client, active_model_version):
+    upload = SimpleUploadedFile("x.csv", b"name,salary\nx,1\n", content_type="text/csv")
+    response = auth_client.post(BATCH_URL, {"file": upload})
+    assert response.status_code == 400
+    assert "missing required column" in response.content.decode()
+
+
+@override_settings(BATCH_SYNC_MAX_ROWS=2)
+def test_a_running_job_page_refreshes_itself(auth_client, user, active_model_version):
+    # given a queued job (not yet run)
+    job = BatchJob.objects.create(
+        user=user, file_name="q.csv", input_csv=csv_bytes([GOOD_ROW] * 3), row_count=3
+    )
+
+    # when
+    page = auth_client.get(reverse("predictions:batch_detail", args=[job.pk])).content.decode()
+
+    # then
+    assert job.status == JobStatus.PENDING
+    assert '<meta http-equiv="refresh" content="2">' in page
+    assert '<progress class="progress" max="100" value="0"' in page
+
+
+def test_other_users_batch_jobs_are_404(auth_client, other_user):
+    job = BatchJob.objects.create(user=other_user, file_name="x.csv", input_csv=b"", row_count=0)
+    for name in ("predictions:batch_detail", "predictions:batch_download"):
+        assert auth_client.get(reverse(name, args=[job.pk])).status_code == 404
+
+
+# Three requests then the limit: a per-day window so a test never straddles a window edge.
+@override_settings(RATELIMIT_PREDICT="3/d")
+def test_the_form_is_rate_limited_with_429(auth_client, active_model_version):
+    # when
+    statuses = [auth_client.post(CREATE_URL, PROFILE_DATA).status_code for _ in range(4)]
+
+    # then
+    assert statuses == [302, 302, 302, 429]
+    response = auth_client.post(CREATE_URL, PROFILE_DATA)
+    assert response["Retry-After"].isdigit()
+    assert Prediction.objects.count() == 3
