@@ -251,17 +251,25 @@ _FAMILY_KEYWORD_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\banalytics engineer", FAMILY_ANALYTICS_ENGINEERING),
         (r"\b(bi|business intelligence|power bi|tableau|looker)\b", FAMILY_BUSINESS_INTELLIGENCE),
         (r"\brobot|\bautonomous\b", FAMILY_ROBOTICS),
-        (r"\bresearch(er)?\b.*\b(scien|engineer)|\bapplied scientist|\bresearcher\b", FAMILY_RESEARCH),
+        (
+            r"\bresearch(er)?\b.*\b(scien|engineer)|\bresearcher\b|\bapplied scientist|"
+            r"\b(ai|ml|machine learning|deep learning) scientist",
+            FAMILY_RESEARCH,
+        ),
         (
             r"\b(machine learning|ml|mlops|ai|artificial intelligence|deep learning|nlp|llm|"
             r"computer vision|prompt|genai|generative)\b",
             FAMILY_ML_ENGINEERING,
         ),
         (r"\bdata scien|\bscientist\b|\bstatistician\b", FAMILY_DATA_SCIENCE),
-        (r"\b(etl|pipeline|big data|data platform|data engineer|database)\b", FAMILY_DATA_ENGINEERING),
+        (r"\b(etl|pipeline|big data|data platform|database)\b", FAMILY_DATA_ENGINEERING),
+        (r"\bdata( \w+)? (engineer|developer)\b", FAMILY_DATA_ENGINEERING),
+        (
+            r"\bdata (quality|management|operations|governance|integration|steward)|"
+            r"\bdata specialist\b",
+            FAMILY_DATA_OPERATIONS,
+        ),
         (r"\b(analyst|analytics|insights?|reporting|visuali[sz]ation)\b", FAMILY_DATA_ANALYSIS),
-        (r"\b(data (quality|management|operations|governance|steward)|data specialist)\b",
-         FAMILY_DATA_OPERATIONS),
         (r"\b(engineer|developer|programmer)\b", FAMILY_DATA_ENGINEERING),
     )
 )
@@ -339,9 +347,7 @@ _REGION_CODES: dict[str, str] = {
         "MX NI PA PM PR SV SX TC TT UM US VC VG VI"
     ),
     REGION_SOUTH_AMERICA: "AR BO BR CL CO EC FK GF GY PE PY SR UY VE",
-    REGION_OCEANIA: (
-        "AS AU CK FJ FM GU KI MH MP NC NF NR NU NZ PF PG PN PW SB TK TO TV VU WF WS"
-    ),
+    REGION_OCEANIA: ("AS AU CK FJ FM GU KI MH MP NC NF NR NU NZ PF PG PN PW SB TK TO TV VU WF WS"),
     REGION_ANTARCTICA: "AQ BV GS HM TF",
 }
 COUNTRY_REGION: dict[str, str] = {
@@ -513,6 +519,22 @@ class TargetStatistics:
 # --------------------------------------------------------------------------------------------
 # Serving encoder
 # --------------------------------------------------------------------------------------------
+_INDEX: dict[str, int] = {name: i for i, name in enumerate(FEATURE_NAMES)}
+# Contiguous feature blocks produced by FeatureEncoder._title_features / _country_features.
+_TITLE_SLICE = slice(_INDEX["job_family_code"], _INDEX["family_target"] + 1)
+_COMPANY_SLICE = slice(_INDEX["company_region_code"], _INDEX["company_country_target"] + 1)
+_RESIDENCE_SLICE = slice(_INDEX["residence_region_code"], _INDEX["residence_country_target"] + 1)
+
+
+def _factorise(values: Sequence) -> tuple[np.ndarray, list]:
+    """(codes, distinct values in first-seen order) using a dict — no sorting of strings."""
+    index: dict = {}
+    codes = np.fromiter(
+        (index.setdefault(v, len(index)) for v in values), dtype=np.int64, count=len(values)
+    )
+    return codes, list(index)
+
+
 class FeatureEncoder:
     """Fast encoder rebuilt from a fitted spec: SalaryProfile(s) → float32 feature rows."""
 
@@ -530,7 +552,12 @@ class FeatureEncoder:
             family = job_family(title)
             family_value = stats.family.get(family, stats.global_mean)
             title_value = stats.title.get(_fold_title(title), family_value)
-            cached = (float(FAMILY_CODE[family]), float(title_rank(title)), title_value, family_value)
+            cached = (
+                float(FAMILY_CODE[family]),
+                float(title_rank(title)),
+                title_value,
+                family_value,
+            )
             self._title_cache[title] = cached
         return cached
 
@@ -602,11 +629,42 @@ class FeatureEncoder:
         return np.array([row], dtype=np.float32)
 
     def encode_columns(self, columns: Mapping[str, Sequence]) -> np.ndarray:
-        """Columns of raw inputs → (n, n_features) float32 array (memoised look-ups per value)."""
-        rows = list(map(self._row, *(columns[field] for field in PROFILE_FIELDS)))
-        if not rows:
-            return np.empty((0, len(FEATURE_NAMES)), dtype=np.float32)
-        return np.array(rows, dtype=np.float32)
+        """Columns of raw inputs → (n, n_features) float32 array.
+
+        Vectorised: each column is factorised once with a dict, the per-value features are
+        computed once per distinct value, and numpy gathers them into the output.
+        """
+        titles = columns["job_title"]
+        n_rows = len(titles)
+        out = np.empty((n_rows, len(FEATURE_NAMES)), dtype=np.float32)
+        if n_rows == 0:
+            return out
+        title_codes, title_values = _factorise(titles)
+        out[:, _TITLE_SLICE] = np.array(
+            [self._title_features(t) for t in title_values], dtype=np.float32
+        )[title_codes]
+        company_codes, companies = _factorise(columns["company_location"])
+        out[:, _COMPANY_SLICE] = np.array(
+            [self._country_features(c, "company") for c in companies], dtype=np.float32
+        )[company_codes]
+        residence_codes, residences = _factorise(columns["employee_residence"])
+        out[:, _RESIDENCE_SLICE] = np.array(
+            [self._country_features(c, "residence") for c in residences], dtype=np.float32
+        )[residence_codes]
+        for column, table, index in (
+            ("experience_level", EXPERIENCE_RANK, _INDEX["experience_rank"]),
+            ("employment_type", EMPLOYMENT_CODE, _INDEX["employment_code"]),
+            ("company_size", COMPANY_SIZE_RANK, _INDEX["company_size_rank"]),
+        ):
+            codes, values = _factorise(columns[column])
+            out[:, index] = np.array([table.get(v, math.nan) for v in values])[codes]
+        out[:, _INDEX["remote_ratio"]] = np.asarray(columns["remote_ratio"], dtype=np.float32)
+        out[:, _INDEX["work_year"]] = np.asarray(columns["work_year"], dtype=np.float32)
+        same = np.array(companies, dtype=object)[company_codes] == np.array(
+            residences, dtype=object
+        )[residence_codes]
+        out[:, _INDEX["same_country"]] = same
+        return out
 
     def encode_many(self, data: pd.DataFrame | Sequence[SalaryProfile]) -> np.ndarray:
         return self.encode_columns(_profile_columns(data))
@@ -633,7 +691,7 @@ class FeatureEncoder:
 class SalaryFeatureTransformer(TransformerMixin, BaseEstimator):
     """Pipeline step: learns target statistics on the rows it is fitted on, and nothing else.
 
-    ``y`` is salary in USD (target statistics are on log salary). ``fit_transform`` returns
+    ``y`` is the natural log of salary in USD (the model's target). ``fit_transform`` returns
     out-of-fold encodings for its own rows (cross-fitting) so the downstream booster does not
     learn to trust a title statistic that already contains the row's own salary.
     """
@@ -650,7 +708,7 @@ class SalaryFeatureTransformer(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y):
         columns = _profile_columns(X)
-        log_target = np.log(np.asarray(y, dtype=np.float64))
+        log_target = np.asarray(y, dtype=np.float64)
         self.encoder_ = FeatureEncoder(TargetStatistics(self.smoothing).fit(columns, log_target))
         self.n_features_in_ = len(PROFILE_FIELDS)
         self.feature_names_out_ = np.array(FEATURE_NAMES, dtype=object)
@@ -664,7 +722,7 @@ class SalaryFeatureTransformer(TransformerMixin, BaseEstimator):
         n_rows = len(columns["job_title"])
         if self.cv_folds < 2 or n_rows < 2 * self.cv_folds:
             return self.encoder_.encode_columns(columns)
-        log_target = np.log(np.asarray(y, dtype=np.float64))
+        log_target = np.asarray(y, dtype=np.float64)
         out = np.empty((n_rows, len(FEATURE_NAMES)), dtype=np.float32)
         folds = KFold(self.cv_folds, shuffle=True, random_state=self.random_state)
         for fit_idx, held_idx in folds.split(np.arange(n_rows)):

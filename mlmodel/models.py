@@ -93,6 +93,9 @@ class ModelVersion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     trained_at = models.DateTimeField()
     activated_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it last stopped serving (orders rollbacks)."
+    )
 
     artifact = models.BinaryField()
     artifact_format = models.CharField(max_length=64)
@@ -124,11 +127,20 @@ class ModelVersion(models.Model):
         return f"v{self.version} ({self.status})"
 
 
+class ModelAction(models.TextChoices):
+    REGISTERED = "registered", "Registered"
+    IMPORTED = "imported", "Imported"
+    ACTIVATED = "activated", "Activated"
+    RETIRED = "retired", "Retired"
+    ROLLED_BACK = "rolled_back", "Rolled back to"
+    TRAFFIC_CHANGED = "traffic_changed", "Traffic share changed"
+
+
 class ModelEvent(models.Model):
     """Audit log of every change to which model serves (activate, retire, rollback, import)."""
 
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="events")
-    action = models.CharField(max_length=32)
+    action = models.CharField(max_length=32, choices=ModelAction.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -136,7 +148,7 @@ class ModelEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.action} v{self.model_version.version}"

@@ -17,6 +17,7 @@ from django.conf import settings
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WORKER_START_TIMEOUT_SECONDS = 60
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
 def _uses_postgres() -> bool:
@@ -30,6 +31,8 @@ def _missing_service_reason(item: pytest.Item) -> str | None:
         return "needs Redis: set REDIS_URL=redis://…"
     if item.get_closest_marker("celery_worker") and not (settings.REDIS_URL and _uses_postgres()):
         return "needs a real Celery worker: set REDIS_URL and DATABASE_URL (Postgres)"
+    if item.get_closest_marker("browser") and not Path(CHROMIUM_PATH).exists():
+        return f"needs Chromium at {CHROMIUM_PATH}: apt-get install chromium"
     return None
 
 
@@ -176,3 +179,45 @@ def real_celery(celery_worker):
         yield celery_worker
     finally:
         app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+
+
+# --- model fixtures (mlmodel) ---
+# Small and single-threaded: a model in seconds, not the served model's quality.
+FAST_TRAINING_PARAMS = {
+    "point": {"n_estimators": 40, "nthread": 1},
+    "quantile": {"n_estimators": 30, "nthread": 1},
+}
+TEST_MODEL_ROWS = 3_000
+TEST_MODEL_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def trained_demo_artifact() -> tuple[bytes, dict]:
+    """A small model trained once per session on demo data: ``(artifact_bytes, metadata)``."""
+    from mlmodel.artifacts import artifact_bytes
+    from mlmodel.demo_data import make_demo_dataframe
+    from mlmodel.services import trained_model_metadata
+    from mlmodel.training import train_production_model
+
+    frame = make_demo_dataframe(n_rows=TEST_MODEL_ROWS, seed=TEST_MODEL_SEED)
+    trained = train_production_model(
+        frame, seed=TEST_MODEL_SEED, params=FAST_TRAINING_PARAMS, evaluate=False
+    )
+    metadata = trained_model_metadata(
+        trained, is_demo=True, notes="test fixture", training_data={"rows_raw": len(frame)}
+    )
+    return artifact_bytes(trained), metadata
+
+
+@pytest.fixture
+def active_model_version(db, trained_demo_artifact):
+    """``trained_demo_artifact`` registered as the only active version (traffic 100%)."""
+    from mlmodel.loading import reset_registry
+    from mlmodel.services import model_version_register
+
+    artifact, metadata = trained_demo_artifact
+    reset_registry()
+    model_version = model_version_register(artifact=artifact, metadata=metadata, activate=True)
+    reset_registry()
+    yield model_version
+    reset_registry()

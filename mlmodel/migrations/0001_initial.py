@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,87 +14,205 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ImportBatch',
+            name="ImportBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file_name', models.CharField(max_length=255)),
-                ('file_sha256', models.CharField(max_length=64, unique=True)),
-                ('source', models.CharField(choices=[('import', 'Imported file'), ('feedback', 'User feedback'), ('demo', 'Synthetic demo data')], max_length=16)),
-                ('row_count', models.PositiveIntegerField(default=0)),
-                ('skipped_count', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("file_name", models.CharField(max_length=255)),
+                ("file_sha256", models.CharField(max_length=64, unique=True)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("import", "Imported file"),
+                            ("feedback", "User feedback"),
+                            ("demo", "Synthetic demo data"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("row_count", models.PositiveIntegerField(default=0)),
+                ("skipped_count", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name_plural': 'import batches',
-                'ordering': ['-created_at'],
+                "verbose_name_plural": "import batches",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='ModelVersion',
+            name="ModelVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField(unique=True)),
-                ('status', models.CharField(choices=[('candidate', 'Candidate'), ('active', 'Active'), ('retired', 'Retired')], default='candidate', max_length=16)),
-                ('traffic_share', models.PositiveSmallIntegerField(default=0, help_text='Percent of traffic this active version serves (0–100).')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('trained_at', models.DateTimeField()),
-                ('activated_at', models.DateTimeField(blank=True, null=True)),
-                ('artifact', models.BinaryField()),
-                ('artifact_format', models.CharField(max_length=64)),
-                ('artifact_sha256', models.CharField(max_length=64)),
-                ('artifact_size', models.PositiveIntegerField()),
-                ('metrics', models.JSONField(blank=True, default=dict)),
-                ('training_data', models.JSONField(blank=True, default=dict, help_text='Fingerprint: row count, years, content hash.')),
-                ('hyperparameters', models.JSONField(blank=True, default=dict)),
-                ('library_versions', models.JSONField(blank=True, default=dict)),
-                ('git_revision', models.CharField(blank=True, max_length=64)),
-                ('is_demo', models.BooleanField(default=False, help_text='Trained on synthetic demo data: the UI says so.')),
-                ('notes', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("candidate", "Candidate"),
+                            ("active", "Active"),
+                            ("retired", "Retired"),
+                        ],
+                        default="candidate",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "traffic_share",
+                    models.PositiveSmallIntegerField(
+                        default=0,
+                        help_text="Percent of traffic this active version serves (0–100).",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("trained_at", models.DateTimeField()),
+                ("activated_at", models.DateTimeField(blank=True, null=True)),
+                ("artifact", models.BinaryField()),
+                ("artifact_format", models.CharField(max_length=64)),
+                ("artifact_sha256", models.CharField(max_length=64)),
+                ("artifact_size", models.PositiveIntegerField()),
+                ("metrics", models.JSONField(blank=True, default=dict)),
+                (
+                    "training_data",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Fingerprint: row count, years, content hash.",
+                    ),
+                ),
+                ("hyperparameters", models.JSONField(blank=True, default=dict)),
+                ("library_versions", models.JSONField(blank=True, default=dict)),
+                ("git_revision", models.CharField(blank=True, max_length=64)),
+                (
+                    "is_demo",
+                    models.BooleanField(
+                        default=False, help_text="Trained on synthetic demo data: the UI says so."
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['-version'],
-                'indexes': [models.Index(fields=['status'], name='mlmodel_mod_status_0172a0_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('traffic_share__lte', 100)), name='traffic_share_at_most_100')],
+                "ordering": ["-version"],
+                "indexes": [models.Index(fields=["status"], name="mlmodel_mod_status_0172a0_idx")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("traffic_share__lte", 100)),
+                        name="traffic_share_at_most_100",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ModelEvent',
+            name="ModelEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=32)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('model_version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='mlmodel.modelversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("action", models.CharField(max_length=32)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="mlmodel.modelversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='SalaryRecord',
+            name="SalaryRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('work_year', models.PositiveSmallIntegerField()),
-                ('experience_level', models.CharField(max_length=2)),
-                ('employment_type', models.CharField(max_length=2)),
-                ('job_title', models.CharField(max_length=100)),
-                ('salary', models.PositiveBigIntegerField()),
-                ('salary_currency', models.CharField(max_length=3)),
-                ('salary_in_usd', models.PositiveIntegerField()),
-                ('employee_residence', models.CharField(max_length=2)),
-                ('remote_ratio', models.PositiveSmallIntegerField()),
-                ('company_location', models.CharField(max_length=2)),
-                ('company_size', models.CharField(max_length=1)),
-                ('source', models.CharField(choices=[('import', 'Imported file'), ('feedback', 'User feedback'), ('demo', 'Synthetic demo data')], max_length=16)),
-                ('line_number', models.PositiveIntegerField(blank=True, null=True)),
-                ('review_status', models.CharField(choices=[('approved', 'Approved for training'), ('pending', 'Held for review'), ('rejected', 'Rejected')], default='approved', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('batch', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='records', to='mlmodel.importbatch')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("work_year", models.PositiveSmallIntegerField()),
+                ("experience_level", models.CharField(max_length=2)),
+                ("employment_type", models.CharField(max_length=2)),
+                ("job_title", models.CharField(max_length=100)),
+                ("salary", models.PositiveBigIntegerField()),
+                ("salary_currency", models.CharField(max_length=3)),
+                ("salary_in_usd", models.PositiveIntegerField()),
+                ("employee_residence", models.CharField(max_length=2)),
+                ("remote_ratio", models.PositiveSmallIntegerField()),
+                ("company_location", models.CharField(max_length=2)),
+                ("company_size", models.CharField(max_length=1)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("import", "Imported file"),
+                            ("feedback", "User feedback"),
+                            ("demo", "Synthetic demo data"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("line_number", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "review_status",
+                    models.CharField(
+                        choices=[
+                            ("approved", "Approved for training"),
+                            ("pending", "Held for review"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="approved",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="records",
+                        to="mlmodel.importbatch",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['source', 'review_status'], name='mlmodel_sal_source_71300a_idx'), models.Index(fields=['work_year'], name='mlmodel_sal_work_ye_9208e2_idx')],
-                'constraints': [models.UniqueConstraint(fields=('batch', 'line_number'), name='unique_batch_line')],
+                "indexes": [
+                    models.Index(
+                        fields=["source", "review_status"], name="mlmodel_sal_source_71300a_idx"
+                    ),
+                    models.Index(fields=["work_year"], name="mlmodel_sal_work_ye_9208e2_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("batch", "line_number"), name="unique_batch_line"
+                    )
+                ],
             },
         ),
     ]

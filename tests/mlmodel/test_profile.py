@@ -48,7 +48,7 @@ def test_constants_shape():
     assert set(EMPLOYMENT_TYPES) == {"FT", "PT", "CT", "FL"}
     assert set(COMPANY_SIZES) == {"S", "M", "L"}
     assert set(REMOTE_RATIOS) == {0, 50, 100}
-    assert PROFILE_FIELDS == tuple(SalaryProfile.__dataclass_fields__)
+    assert tuple(SalaryProfile.__dataclass_fields__) == PROFILE_FIELDS
     assert len(PROFILE_FIELDS) == 8
     assert MIN_SALARY_USD < MAX_SALARY_USD
     assert max_work_year() == datetime.date.today().year + 1

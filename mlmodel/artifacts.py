@@ -1,0 +1,193 @@
+"""Model artifact: one zip blob of JSON + XGBoost UBJSON that cannot execute code on load.
+
+Layout (stdlib ``zipfile``, fixed timestamps so identical models give identical bytes)::
+
+    manifest.json        format, interval level, conformal offset, feature names, versions...
+    preprocessing.json   fitted FeatureEncoder spec (target statistics learned on train rows)
+    point.ubj            XGBoost booster, log-salary point estimate
+    quantile.ubj         XGBoost booster, two-output log quantiles
+
+Loading verifies the sha256 first, then every structural expectation, and turns any failure
+into :class:`ArtifactIntegrityError`. No pickle anywhere. Pure Python: no Django import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+import logging
+import math
+import zipfile
+
+from mlmodel.features import FEATURE_NAMES, FeatureEncoder
+from mlmodel.predictor import Predictor
+from mlmodel.training import TrainedModel
+
+logger = logging.getLogger(__name__)
+
+ARTIFACT_FORMAT = "mlpaygrade-salary-model"
+ARTIFACT_FORMAT_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+PREPROCESSING_NAME = "preprocessing.json"
+POINT_MODEL_NAME = "point.ubj"
+QUANTILE_MODEL_NAME = "quantile.ubj"
+EXPECTED_MEMBERS = frozenset(
+    {MANIFEST_NAME, PREPROCESSING_NAME, POINT_MODEL_NAME, QUANTILE_MODEL_NAME}
+)
+MAX_MEMBER_BYTES = 64 * 1024 * 1024
+MAX_ARTIFACT_BYTES = 128 * 1024 * 1024
+FIXED_ZIP_TIMESTAMP = (2020, 1, 1, 0, 0, 0)
+SHA256_HEX_LENGTH = 64
+
+
+class ArtifactIntegrityError(ValueError):
+    """The blob is not the artifact we expected (wrong hash, corrupt, or not our format)."""
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _json_bytes(payload: dict) -> bytes:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+
+
+def build_manifest(trained: TrainedModel) -> dict:
+    return {
+        "format": ARTIFACT_FORMAT,
+        "format_version": ARTIFACT_FORMAT_VERSION,
+        "interval_level": trained.interval_level,
+        "conformal_offset": trained.conformal_offset,
+        "target": "log(salary_in_usd)",
+        "feature_names": list(trained.feature_names),
+        "hyperparameters": trained.hyperparameters,
+        "calibration": trained.calibration,
+        "training_data": trained.fingerprint,
+        "library_versions": trained.library_versions,
+        "training_seconds": trained.training_seconds,
+        "evaluation": trained.evaluation,
+        "members": {
+            PREPROCESSING_NAME: sha256_hex(_json_bytes(trained.preprocessing_spec)),
+            POINT_MODEL_NAME: sha256_hex(trained.point_model_ubj),
+            QUANTILE_MODEL_NAME: sha256_hex(trained.quantile_model_ubj),
+        },
+    }
+
+
+def artifact_bytes(trained: TrainedModel) -> bytes:
+    """Serialise a trained model to the artifact blob (deterministic for the same model)."""
+    members = {
+        MANIFEST_NAME: _json_bytes(build_manifest(trained)),
+        PREPROCESSING_NAME: _json_bytes(trained.preprocessing_spec),
+        POINT_MODEL_NAME: trained.point_model_ubj,
+        QUANTILE_MODEL_NAME: trained.quantile_model_ubj,
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(members):
+            info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_TIMESTAMP)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, members[name])
+    return buffer.getvalue()
+
+
+def _read_members(data: bytes) -> dict[str, bytes]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise ArtifactIntegrityError(f"Artifact is not a valid zip archive: {exc}") from exc
+    with archive:
+        infos = archive.infolist()
+        names = [info.filename for info in infos]
+        if len(names) != len(set(names)) or set(names) != EXPECTED_MEMBERS:
+            raise ArtifactIntegrityError(
+                f"Artifact members {sorted(names)} differ from {sorted(EXPECTED_MEMBERS)}."
+            )
+        members: dict[str, bytes] = {}
+        for info in infos:
+            if info.file_size > MAX_MEMBER_BYTES:
+                raise ArtifactIntegrityError(f"Artifact member {info.filename} is too large.")
+            try:
+                members[info.filename] = archive.read(info)
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+                raise ArtifactIntegrityError(f"Corrupt artifact member {info.filename}.") from exc
+    return members
+
+
+def _parse_json(raw: bytes, name: str) -> dict:
+    try:
+        payload = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactIntegrityError(f"{name} is not valid JSON.") from exc
+    if not isinstance(payload, dict):
+        raise ArtifactIntegrityError(f"{name} must hold a JSON object.")
+    return payload
+
+
+def _check_manifest(manifest: dict, members: dict[str, bytes]) -> tuple[float, float]:
+    if manifest.get("format") != ARTIFACT_FORMAT:
+        raise ArtifactIntegrityError(f"Not an {ARTIFACT_FORMAT} artifact.")
+    if manifest.get("format_version") != ARTIFACT_FORMAT_VERSION:
+        raise ArtifactIntegrityError(
+            f"Unsupported artifact format version {manifest.get('format_version')!r} "
+            f"(this code reads version {ARTIFACT_FORMAT_VERSION})."
+        )
+    if manifest.get("feature_names") != list(FEATURE_NAMES):
+        raise ArtifactIntegrityError("Artifact feature names do not match this code version.")
+    declared = manifest.get("members")
+    if not isinstance(declared, dict):
+        raise ArtifactIntegrityError("Manifest lacks member checksums.")
+    for name, expected in declared.items():
+        if name not in members or not hmac.compare_digest(str(expected), sha256_hex(members[name])):
+            raise ArtifactIntegrityError(f"Checksum mismatch for artifact member {name}.")
+    try:
+        level = float(manifest["interval_level"])
+        offset = float(manifest["conformal_offset"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ArtifactIntegrityError("Manifest lacks a valid interval level/offset.") from exc
+    if not (0.0 < level < 1.0 and math.isfinite(offset)):
+        raise ArtifactIntegrityError("Manifest interval level/offset out of range.")
+    return level, offset
+
+
+def read_manifest(data: bytes) -> dict:
+    """Manifest of an artifact (no hash check): for display and audit, not for serving."""
+    return _parse_json(_read_members(data)[MANIFEST_NAME], MANIFEST_NAME)
+
+
+def load_predictor(data: bytes, expected_sha256: str) -> Predictor:
+    """Verify and load an artifact; refuses anything whose sha256 or structure is off."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise ArtifactIntegrityError(f"Artifact must be bytes, got {type(data).__name__}.")
+    data = bytes(data)
+    if len(data) > MAX_ARTIFACT_BYTES:
+        raise ArtifactIntegrityError("Artifact is larger than any model we produce.")
+    expected = str(expected_sha256 or "").strip().lower()
+    actual = sha256_hex(data)
+    if len(expected) != SHA256_HEX_LENGTH or not hmac.compare_digest(actual, expected):
+        raise ArtifactIntegrityError(
+            f"Artifact sha256 mismatch: expected {expected or '(none)'}, got {actual}."
+        )
+    members = _read_members(data)
+    manifest = _parse_json(members[MANIFEST_NAME], MANIFEST_NAME)
+    level, offset = _check_manifest(manifest, members)
+    preprocessing = _parse_json(members[PREPROCESSING_NAME], PREPROCESSING_NAME)
+    try:
+        encoder = FeatureEncoder.from_spec(preprocessing)
+        predictor = Predictor(
+            encoder,
+            members[POINT_MODEL_NAME],
+            members[QUANTILE_MODEL_NAME],
+            offset,
+            level,
+            metadata={key: manifest[key] for key in manifest if key != "members"},
+        )
+    except ArtifactIntegrityError:
+        raise
+    except Exception as exc:
+        # XGBoost raises XGBoostError (and others) on malformed boosters; never let them leak.
+        raise ArtifactIntegrityError(f"Artifact content could not be loaded: {exc}") from exc
+    logger.info("Loaded model artifact %s", actual[:12])
+    return predictor

@@ -1,0 +1,135 @@
+"""Reference models for the benchmark: the original MLPayGrade recipe and a naive median.
+
+Neither is served; they exist so every claim about "ours" is measured against the same splits.
+Pure Python: no Django import.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from mlmodel.features import region
+
+logger = logging.getLogger(__name__)
+
+TARGET_COLUMN = "salary_in_usd"
+# Single-threaded like our model: OpenMP threads stall badly on a busy shared machine.
+TRAINING_THREADS = 1
+
+# The original project's hyper-parameters (600 trees, depth 6, learning rate 0.06, squared error).
+ORIGINAL_XGB_PARAMS: dict[str, object] = {
+    "n_estimators": 600,
+    "max_depth": 6,
+    "learning_rate": 0.06,
+    "objective": "reg:squarederror",
+    "tree_method": "hist",
+}
+ORIGINAL_CATEGORICAL = (
+    "job_category",
+    "continent",
+    "experience_level",
+    "employment_type",
+    "company_size",
+)
+ORIGINAL_NUMERIC = ("remote_ratio", "work_year")
+
+# Regex buckets of job_title as in the original notebook: first match wins.
+_JOB_CATEGORY_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), category)
+    for pattern, category in (
+        (r"manager|head|director|lead|principal|chief", "Management"),
+        (r"machine learning|\bml\b|mlops|\bai\b|deep learning|nlp|vision|robot", "ML/AI"),
+        (r"scien|research", "Data Science"),
+        (r"analy|\bbi\b|business intelligence|insight", "Data Analysis"),
+        (r"engineer|etl|architect|developer|pipeline|modell?er", "Data Engineering"),
+    )
+)
+OTHER_CATEGORY = "Other"
+
+
+def job_category(title: str) -> str:
+    """The original project's coarse regex bucket of a job title."""
+    for pattern, category in _JOB_CATEGORY_RULES:
+        if pattern.search(title):
+            return category
+    return OTHER_CATEGORY
+
+
+def _original_frame(df: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "job_category": df["job_title"].map(job_category),
+            "continent": df["company_location"].map(region),
+            "experience_level": df["experience_level"],
+            "employment_type": df["employment_type"],
+            "company_size": df["company_size"],
+            "remote_ratio": df["remote_ratio"].astype(float),
+            "work_year": df["work_year"].astype(float),
+        },
+        index=df.index,
+    )
+
+
+class OriginalRecipe:
+    """One-hot encoding + XGBRegressor on dollars, reproduced from the original description."""
+
+    def __init__(self, seed: int = 0):
+        self.seed = seed
+        self.pipeline: Pipeline | None = None
+
+    def fit(self, df: pd.DataFrame) -> OriginalRecipe:
+        encoder = ColumnTransformer(
+            [
+                ("onehot", OneHotEncoder(handle_unknown="ignore"), list(ORIGINAL_CATEGORICAL)),
+                ("numeric", "passthrough", list(ORIGINAL_NUMERIC)),
+            ]
+        )
+        regressor = xgb.XGBRegressor(
+            **ORIGINAL_XGB_PARAMS, random_state=self.seed, n_jobs=TRAINING_THREADS
+        )
+        self.pipeline = Pipeline([("preprocess", encoder), ("model", regressor)])
+        self.pipeline.fit(_original_frame(df), df[TARGET_COLUMN].to_numpy(dtype=np.float64))
+        return self
+
+    def predict(self, df: pd.DataFrame) -> np.ndarray:
+        if self.pipeline is None:
+            raise RuntimeError("OriginalRecipe.fit must be called before predict.")
+        return np.maximum(self.pipeline.predict(_original_frame(df)).astype(np.float64), 0.0)
+
+
+class NaiveMedian:
+    """Median salary by (experience level, company country), else by experience, else overall."""
+
+    def __init__(self):
+        self.by_level_country: dict[tuple[str, str], float] = {}
+        self.by_level: dict[str, float] = {}
+        self.overall = 0.0
+
+    def fit(self, df: pd.DataFrame) -> NaiveMedian:
+        target = df[TARGET_COLUMN].astype(float)
+        self.overall = float(target.median())
+        self.by_level = {
+            str(k): float(v) for k, v in target.groupby(df["experience_level"]).median().items()
+        }
+        grouped = target.groupby([df["experience_level"], df["company_location"]]).median()
+        self.by_level_country = {(str(a), str(b)): float(v) for (a, b), v in grouped.items()}
+        return self
+
+    def predict(self, df: pd.DataFrame) -> np.ndarray:
+        levels = df["experience_level"].tolist()
+        countries = df["company_location"].tolist()
+        return np.array(
+            [
+                self.by_level_country.get((level, country), self.by_level.get(level, self.overall))
+                for level, country in zip(levels, countries, strict=True)
+            ],
+            dtype=np.float64,
+        )

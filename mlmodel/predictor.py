@@ -1,0 +1,234 @@
+"""Serving-side predictor: SalaryProfile(s) → salary estimate, calibrated interval, explanation.
+
+The model works in log dollars: a point booster predicts log salary, a two-output quantile
+booster predicts the lower/upper log quantiles, and a split-conformal offset (CQR) widens them
+so the interval covers ``interval_level`` of future salaries. Everything here is numpy +
+XGBoost boosters; nothing is unpickled. Pure Python: no Django import.
+
+Dollar contributions. XGBoost gives additive contributions φ_i in log space with bias φ_0, so
+``log E = φ_0 + Σ φ_i``. We report ``baseline_usd = B = exp(φ_0)`` and scale every φ_i by the
+logarithmic mean ``L(E, B) = (E − B) / (ln E − ln B)``. Then Σ usd_i = E − B exactly, each
+contribution keeps its sign, and a feature's share of the dollar change equals its share of
+the log change. Feature contributions are rolled up to the 8 raw inputs, and the float32 /
+rounding residual (cents to a few dollars) is spread so baseline + Σ usd_i equals the
+reported integer estimate.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from mlmodel.features import RAW_INPUTS, FeatureEncoder, feature_to_raw_matrix
+from mlmodel.profile import SalaryProfile
+
+logger = logging.getLogger(__name__)
+
+SINGLE_ROW_THREADS = 1
+LOG_EQUALITY_TOLERANCE = 1e-12
+CONTRIBUTION_DECIMALS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class PointPrediction:
+    """One prediction as shown to a user; ints are whole US dollars per year."""
+
+    estimate_usd: int
+    interval_low_usd: int
+    interval_high_usd: int
+    interval_level: float
+    baseline_usd: float
+    contributions: list[tuple[str, float]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "estimate_usd": self.estimate_usd,
+            "interval_low_usd": self.interval_low_usd,
+            "interval_high_usd": self.interval_high_usd,
+            "interval_level": self.interval_level,
+            "baseline_usd": self.baseline_usd,
+            "contributions": [[name, usd] for name, usd in self.contributions],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BatchPrediction:
+    """Predictions for many rows as int64 arrays (plus optional (n, 8) dollar contributions)."""
+
+    estimate_usd: np.ndarray
+    interval_low_usd: np.ndarray
+    interval_high_usd: np.ndarray
+    interval_level: float
+    baseline_usd: np.ndarray | None = None
+    contributions_usd: np.ndarray | None = None
+    raw_feature_names: tuple[str, ...] = RAW_INPUTS
+
+    def __len__(self) -> int:
+        return len(self.estimate_usd)
+
+
+def bound_predictions(
+    log_point: np.ndarray, log_quantiles: np.ndarray, conformal_offset: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Log-space outputs → int64 dollars (estimate, low, high) with low ≤ estimate ≤ high.
+
+    Shared by training-time evaluation and serving so both report the very same numbers.
+    """
+    log_point = np.asarray(log_point, dtype=np.float64).reshape(-1)
+    quantiles = np.sort(np.asarray(log_quantiles, dtype=np.float64).reshape(len(log_point), 2))
+    estimate = np.rint(np.exp(log_point))
+    low = np.floor(np.exp(quantiles[:, 0] - conformal_offset))
+    high = np.ceil(np.exp(quantiles[:, 1] + conformal_offset))
+    low = np.clip(np.minimum(low, estimate), 0, None)
+    high = np.maximum(high, estimate)
+    return estimate.astype(np.int64), low.astype(np.int64), high.astype(np.int64)
+
+
+def log_contributions_to_usd(
+    log_contributions: np.ndarray, log_bias: np.ndarray, log_estimate: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scale log-space contributions to dollars that sum exactly to estimate − baseline."""
+    log_bias = np.asarray(log_bias, dtype=np.float64)
+    log_estimate = np.asarray(log_estimate, dtype=np.float64)
+    baseline = np.exp(log_bias)
+    estimate = np.exp(log_estimate)
+    log_gap = log_estimate - log_bias
+    close = np.abs(log_gap) < LOG_EQUALITY_TOLERANCE
+    scale = np.where(close, estimate, (estimate - baseline) / np.where(close, 1.0, log_gap))
+    return baseline, np.asarray(log_contributions, dtype=np.float64) * scale[:, None]
+
+
+def _booster_from_ubj(raw: bytes, threads: int) -> xgb.Booster:
+    booster = xgb.Booster()
+    booster.load_model(bytearray(raw))
+    booster.set_param({"nthread": threads})
+    return booster
+
+
+class Predictor:
+    """Immutable after construction; safe to share between threads for prediction."""
+
+    def __init__(
+        self,
+        encoder: FeatureEncoder,
+        point_model_ubj: bytes,
+        quantile_model_ubj: bytes,
+        conformal_offset: float,
+        interval_level: float,
+        metadata: dict | None = None,
+    ):
+        if not 0.0 < interval_level < 1.0:
+            raise ValueError(f"interval_level must be in (0, 1), got {interval_level}")
+        if not math.isfinite(conformal_offset):
+            raise ValueError("conformal_offset must be finite.")
+        self.encoder = encoder
+        self.conformal_offset = float(conformal_offset)
+        self.interval_level = float(interval_level)
+        self.metadata = dict(metadata or {})
+        batch_threads = os.cpu_count() or 1
+        # Separate booster copies so single rows never pay for thread start-up and nobody
+        # calls set_param on a booster another thread is predicting with.
+        self._point_single = _booster_from_ubj(point_model_ubj, SINGLE_ROW_THREADS)
+        self._quantile_single = _booster_from_ubj(quantile_model_ubj, SINGLE_ROW_THREADS)
+        self._point_batch = _booster_from_ubj(point_model_ubj, batch_threads)
+        self._quantile_batch = _booster_from_ubj(quantile_model_ubj, batch_threads)
+        self._rollup = feature_to_raw_matrix(encoder.feature_names)
+        n_features = len(encoder.feature_names)
+        for booster in (self._point_single, self._quantile_single):
+            if booster.num_features() != n_features:
+                raise ValueError(
+                    f"Booster expects {booster.num_features()} features, encoder gives "
+                    f"{n_features}."
+                )
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(self.encoder.feature_names)
+
+    def predict_one(self, profile: SalaryProfile) -> PointPrediction:
+        """Estimate, interval and per-input dollar contributions for one profile."""
+        row = self.encoder.encode_one(profile)
+        log_point = self._point_single.inplace_predict(row)
+        log_quantiles = self._quantile_single.inplace_predict(row)
+        estimate, low, high = bound_predictions(log_point, log_quantiles, self.conformal_offset)
+        raw_contribs = self._point_single.predict(
+            xgb.DMatrix(row, nthread=SINGLE_ROW_THREADS),
+            pred_contribs=True,
+            approx_contribs=True,
+        )
+        baseline, usd = self._to_raw_usd(raw_contribs, estimate)
+        ranked = sorted(
+            zip(RAW_INPUTS, usd[0].tolist(), strict=True), key=lambda item: -abs(item[1])
+        )
+        return PointPrediction(
+            estimate_usd=int(estimate[0]),
+            interval_low_usd=int(low[0]),
+            interval_high_usd=int(high[0]),
+            interval_level=self.interval_level,
+            baseline_usd=round(float(baseline[0]), CONTRIBUTION_DECIMALS),
+            contributions=[(name, round(value, CONTRIBUTION_DECIMALS)) for name, value in ranked],
+        )
+
+    def predict_many(
+        self,
+        profiles: Sequence[SalaryProfile] | pd.DataFrame,
+        *,
+        with_contributions: bool = False,
+    ) -> BatchPrediction:
+        """Vectorised estimates and intervals; contributions only on request (slower)."""
+        features = self.encoder.encode_many(profiles)
+        return self.predict_encoded(features, with_contributions=with_contributions)
+
+    def predict_encoded(
+        self, features: np.ndarray, *, with_contributions: bool = False
+    ) -> BatchPrediction:
+        """Same as predict_many for an already encoded float32 feature matrix."""
+        if len(features) == 0:
+            empty = np.empty(0, dtype=np.int64)
+            return BatchPrediction(empty, empty, empty, self.interval_level)
+        log_point = self._point_batch.inplace_predict(features)
+        log_quantiles = self._quantile_batch.inplace_predict(features)
+        estimate, low, high = bound_predictions(log_point, log_quantiles, self.conformal_offset)
+        baseline = contributions = None
+        if with_contributions:
+            raw_contribs = self._point_batch.predict(
+                xgb.DMatrix(features), pred_contribs=True, approx_contribs=True
+            )
+            baseline, contributions = self._to_raw_usd(raw_contribs, estimate)
+        return BatchPrediction(
+            estimate_usd=estimate,
+            interval_low_usd=low,
+            interval_high_usd=high,
+            interval_level=self.interval_level,
+            baseline_usd=baseline,
+            contributions_usd=contributions,
+        )
+
+    def _to_raw_usd(
+        self, raw_contribs: np.ndarray, estimate_usd: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(n, n_features + 1) log contributions → baseline and (n, 8) raw-input dollars that
+        add up exactly to the reported (rounded) estimate."""
+        raw_contribs = np.asarray(raw_contribs, dtype=np.float64)
+        per_raw_input = raw_contribs[:, :-1] @ self._rollup
+        log_bias = raw_contribs[:, -1]
+        log_estimate = log_bias + per_raw_input.sum(axis=1)
+        baseline, usd = log_contributions_to_usd(per_raw_input, log_bias, log_estimate)
+        # float32 rounding inside XGBoost and rounding the estimate leave a few cents to a few
+        # dollars; spread that residual in proportion to each contribution's size.
+        residual = np.asarray(estimate_usd, dtype=np.float64) - baseline - usd.sum(axis=1)
+        weights = np.abs(usd)
+        totals = weights.sum(axis=1)
+        has_weight = totals > 0
+        usd[has_weight] += (
+            weights[has_weight] / totals[has_weight, None] * residual[has_weight, None]
+        )
+        baseline = np.where(has_weight, baseline, baseline + residual)
+        return baseline, usd

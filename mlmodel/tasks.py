@@ -1,0 +1,38 @@
+"""Celery tasks of the model registry: thin wrappers that load ids and call a service."""
+
+import logging
+
+from celery import shared_task
+from django.contrib.auth import get_user_model
+from django.db import OperationalError
+
+from mlmodel.services import DEFAULT_TRAINING_SEED, model_version_train
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT_RETRY_SECONDS = 30
+MAX_TRANSIENT_RETRIES = 2
+
+
+@shared_task(
+    name="mlmodel.model_train_task",
+    autoretry_for=(OperationalError,),
+    retry_backoff=TRANSIENT_RETRY_SECONDS,
+    max_retries=MAX_TRANSIENT_RETRIES,
+)
+def model_train_task(
+    *,
+    activate: bool = False,
+    seed: int = DEFAULT_TRAINING_SEED,
+    actor_id: int | None = None,
+    notes: str = "",
+    params: dict | None = None,
+    evaluate: bool = True,
+) -> int:
+    """Train on the database's approved rows and register a version; returns its id."""
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    model_version = model_version_train(
+        activate=activate, seed=seed, actor=actor, notes=notes, params=params, evaluate=evaluate
+    )
+    logger.info("model_train_task registered v%s", model_version.version)
+    return model_version.pk

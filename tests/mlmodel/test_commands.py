@@ -1,0 +1,92 @@
+"""ensure_active_model (used by `make run`) and the registry API."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from mlmodel.models import ImportBatch, ModelStatus, ModelVersion, SalaryRecord, SalarySource
+from mlmodel.profile import DATASET_COLUMNS
+from mlmodel.services import model_version_activate
+
+pytestmark = pytest.mark.django_db
+
+BOOTSTRAP_ROWS = 400
+ACTIVE_MODELS_URL = "/api/v1/models/active/"
+
+
+def _ensure(*args: str) -> str:
+    out = StringIO()
+    call_command("ensure_active_model", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_ensure_active_model_does_nothing_when_a_model_is_active(active_model_version):
+    # when
+    text = _ensure("--csv", "/nonexistent.csv")
+
+    # then
+    assert "An active model exists: v1 (100%, DEMO)" in text
+    assert ModelVersion.objects.count() == 1
+
+
+def test_ensure_active_model_imports_the_csv_once_and_trains(fast_training, tmp_path):
+    # given
+    from mlmodel.demo_data import make_demo_dataframe
+
+    path = tmp_path / "salaries.csv"
+    make_demo_dataframe(n_rows=BOOTSTRAP_ROWS, seed=11)[list(DATASET_COLUMNS)].to_csv(
+        path, index=False
+    )
+
+    # when
+    text = _ensure("--csv", str(path))
+
+    # then
+    assert f"imported {BOOTSTRAP_ROWS:,} rows" in text and "activated model v1" in text
+    model_version = ModelVersion.objects.get()
+    assert model_version.status == ModelStatus.ACTIVE and model_version.is_demo is False
+    assert SalaryRecord.objects.filter(source=SalarySource.IMPORT).count() == BOOTSTRAP_ROWS
+    assert "An active model exists" in _ensure("--csv", str(path))
+
+
+def test_ensure_active_model_without_a_csv_trains_a_labelled_demo_model(fast_training, tmp_path):
+    # when
+    text = _ensure("--csv", str(tmp_path / "absent.csv"), "--demo-rows", str(BOOTSTRAP_ROWS))
+
+    # then
+    assert "DEMO model" in text and "SYNTHETIC" in text
+    model_version = ModelVersion.objects.get()
+    assert model_version.status == ModelStatus.ACTIVE and model_version.is_demo is True
+    assert ImportBatch.objects.get().source == SalarySource.DEMO
+
+
+def test_active_models_api_lists_the_serving_versions(auth_client, register_version):
+    # given
+    register_version(activate=True)
+    register_version()
+    model_version_activate(version=2, traffic_share=25)
+    register_version()
+
+    # when
+    response = auth_client.get(ACTIVE_MODELS_URL)
+
+    # then
+    assert response.status_code == 200
+    body = response.json()
+    assert [(item["version"], item["traffic_share"]) for item in body] == [(1, 75), (2, 25)]
+    first = body[0]
+    assert first["status"] == "active" and first["is_demo"] is True
+    assert first["training_data"]["rows_raw"] == 3_000
+    assert "interval_level" in first["metrics"]
+    assert first["trained_at"] and len(first["artifact_sha256"]) == 64
+    assert "artifact" not in first
+
+
+def test_active_models_api_needs_authentication(client, active_model_version):
+    # when
+    response = client.get(ACTIVE_MODELS_URL)
+
+    # then
+    assert response.status_code in (401, 403)
+    assert "errors" in response.json()

@@ -1,0 +1,123 @@
+"""Registry constraints and the admin: read-only views, actions that go through the services."""
+
+import pytest
+from django.db import IntegrityError
+from django.urls import reverse
+
+from mlmodel.importing import salary_demo_data_create
+from mlmodel.models import ModelAction, ModelEvent, ModelStatus, ModelVersion, SalaryRecord
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "admin:mlmodel_modelversion_changelist"
+
+
+@pytest.fixture
+def admin_client_user(client, django_user_model, password):
+    admin_user = django_user_model.objects.create_superuser(
+        username="root", email="root@example.com", password=password
+    )
+    client.force_login(admin_user)
+    return client, admin_user
+
+
+def _run_action(client, action: str, *pks: int):
+    return client.post(
+        reverse(CHANGELIST),
+        {"action": action, "_selected_action": [str(pk) for pk in pks]},
+        follow=True,
+    )
+
+
+def test_traffic_share_above_100_is_rejected_by_the_database(register_version):
+    # given
+    model_version = register_version()
+
+    # when / then
+    with pytest.raises(IntegrityError):
+        ModelVersion.objects.filter(pk=model_version.pk).update(traffic_share=101)
+
+
+def test_one_row_per_batch_line(register_version):
+    # given
+    salary_demo_data_create(rows=2, seed=1)
+    record = SalaryRecord.objects.first()
+
+    # when / then
+    with pytest.raises(IntegrityError):
+        SalaryRecord.objects.create(
+            **{
+                field.name: getattr(record, field.name)
+                for field in SalaryRecord._meta.concrete_fields
+                if field.name not in ("id", "created_at")
+            }
+        )
+
+
+def test_model_version_list_and_page_show_metrics_and_sha_but_never_the_bytes(
+    admin_client_user, register_version
+):
+    # given
+    client, _admin = admin_client_user
+    model_version = register_version(activate=True)
+
+    # when
+    listing = client.get(reverse(CHANGELIST))
+    page = client.get(reverse("admin:mlmodel_modelversion_change", args=[model_version.pk]))
+
+    # then
+    assert listing.status_code == 200 and page.status_code == 200
+    text = page.content.decode()
+    assert model_version.artifact_sha256 in text
+    assert f"{model_version.artifact_size:,} bytes" in text
+    assert "PK\x03\x04" not in text
+    assert "Roll back to previous" in listing.content.decode()
+
+
+def test_admin_actions_call_the_services_and_log_the_admin(admin_client_user, register_version):
+    # given
+    client, admin_user = admin_client_user
+    first = register_version(activate=True)
+    second = register_version()
+
+    # when
+    _run_action(client, "activate_selected", second.pk)
+    _run_action(client, "roll_back", first.pk)
+    refused = _run_action(client, "retire_selected", first.pk)
+
+    # then
+    assert ModelVersion.objects.get(pk=first.pk).status == ModelStatus.ACTIVE
+    assert ModelVersion.objects.get(pk=second.pk).status == ModelStatus.RETIRED
+    actions = list(
+        ModelEvent.objects.filter(actor=admin_user)
+        .order_by("created_at", "id")
+        .values_list("model_version__version", "action")
+    )
+    assert actions == [
+        (1, ModelAction.RETIRED),
+        (2, ModelAction.ACTIVATED),
+        (2, ModelAction.RETIRED),
+        (1, ModelAction.ROLLED_BACK),
+    ]
+    assert "only active version" in refused.content.decode()
+
+
+def test_training_data_lists_are_read_only_with_filters(admin_client_user):
+    # given
+    client, _admin = admin_client_user
+    salary_demo_data_create(rows=5, seed=1)
+    record = SalaryRecord.objects.first()
+
+    # when
+    listing = client.get(
+        reverse("admin:mlmodel_salaryrecord_changelist"), {"source": "demo", "work_year": "2024"}
+    )
+    batches = client.get(reverse("admin:mlmodel_importbatch_changelist"))
+    edit = client.post(
+        reverse("admin:mlmodel_salaryrecord_change", args=[record.pk]), {"salary_in_usd": 1}
+    )
+
+    # then
+    assert listing.status_code == 200 and batches.status_code == 200
+    assert edit.status_code == 403
+    assert SalaryRecord.objects.get(pk=record.pk).salary_in_usd == record.salary_in_usd
