@@ -1,12 +1,19 @@
 """Read-only API over the model registry: which versions serve predictions now."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mlmodel.selectors import model_version_metrics_summary, model_versions_serving
+
+ERROR_RESPONSE = inline_serializer(
+    name="ModelsError",
+    fields={
+        "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    },
+)
 
 
 class ServingModelVersionSerializer(serializers.Serializer):
@@ -27,7 +34,12 @@ class ServingModelVersionSerializer(serializers.Serializer):
 class ActiveModelVersionsApi(APIView):
     """The model versions answering predictions now, with their traffic shares."""
 
-    @extend_schema(responses=ServingModelVersionSerializer(many=True))
+    @extend_schema(
+        responses={
+            200: ServingModelVersionSerializer(many=True),
+            401: OpenApiResponse(ERROR_RESPONSE, description="No or invalid credentials"),
+        }
+    )
     def get(self, request: Request) -> Response:
         versions = model_versions_serving()
         return Response(ServingModelVersionSerializer(versions, many=True).data)

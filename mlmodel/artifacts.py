@@ -4,6 +4,7 @@ Layout (stdlib ``zipfile``, fixed timestamps so identical models give identical 
 
     manifest.json        format, interval level, conformal offset, feature names, versions...
     preprocessing.json   fitted FeatureEncoder spec (target statistics learned on train rows)
+    linear.json          fitted ridge coefficients per one-hot category (blended with point.ubj)
     point.ubj            XGBoost booster, log-salary point estimate
     quantile.ubj         XGBoost booster, two-output log quantiles
 
@@ -21,20 +22,21 @@ import logging
 import math
 import zipfile
 
-from mlmodel.features import FEATURE_NAMES, FeatureEncoder
+from mlmodel.features import FEATURE_NAMES, FeatureEncoder, LinearComponent
 from mlmodel.predictor import Predictor
 from mlmodel.training import TrainedModel
 
 logger = logging.getLogger(__name__)
 
 ARTIFACT_FORMAT = "mlpaygrade-salary-model"
-ARTIFACT_FORMAT_VERSION = 1
+ARTIFACT_FORMAT_VERSION = 2
 MANIFEST_NAME = "manifest.json"
 PREPROCESSING_NAME = "preprocessing.json"
+LINEAR_NAME = "linear.json"
 POINT_MODEL_NAME = "point.ubj"
 QUANTILE_MODEL_NAME = "quantile.ubj"
 EXPECTED_MEMBERS = frozenset(
-    {MANIFEST_NAME, PREPROCESSING_NAME, POINT_MODEL_NAME, QUANTILE_MODEL_NAME}
+    {MANIFEST_NAME, PREPROCESSING_NAME, LINEAR_NAME, POINT_MODEL_NAME, QUANTILE_MODEL_NAME}
 )
 MAX_MEMBER_BYTES = 64 * 1024 * 1024
 MAX_ARTIFACT_BYTES = 128 * 1024 * 1024
@@ -60,6 +62,7 @@ def build_manifest(trained: TrainedModel) -> dict:
         "format_version": ARTIFACT_FORMAT_VERSION,
         "interval_level": trained.interval_level,
         "conformal_offset": trained.conformal_offset,
+        "linear_weight": trained.linear_weight,
         "target": "log(salary_in_usd)",
         "feature_names": list(trained.feature_names),
         "hyperparameters": trained.hyperparameters,
@@ -70,6 +73,7 @@ def build_manifest(trained: TrainedModel) -> dict:
         "evaluation": trained.evaluation,
         "members": {
             PREPROCESSING_NAME: sha256_hex(_json_bytes(trained.preprocessing_spec)),
+            LINEAR_NAME: sha256_hex(_json_bytes(trained.linear_spec)),
             POINT_MODEL_NAME: sha256_hex(trained.point_model_ubj),
             QUANTILE_MODEL_NAME: sha256_hex(trained.quantile_model_ubj),
         },
@@ -81,6 +85,7 @@ def artifact_bytes(trained: TrainedModel) -> bytes:
     members = {
         MANIFEST_NAME: _json_bytes(build_manifest(trained)),
         PREPROCESSING_NAME: _json_bytes(trained.preprocessing_spec),
+        LINEAR_NAME: _json_bytes(trained.linear_spec),
         POINT_MODEL_NAME: trained.point_model_ubj,
         QUANTILE_MODEL_NAME: trained.quantile_model_ubj,
     }
@@ -126,7 +131,7 @@ def _parse_json(raw: bytes, name: str) -> dict:
     return payload
 
 
-def _check_manifest(manifest: dict, members: dict[str, bytes]) -> tuple[float, float]:
+def _check_manifest(manifest: dict, members: dict[str, bytes]) -> tuple[float, float, float]:
     if manifest.get("format") != ARTIFACT_FORMAT:
         raise ArtifactIntegrityError(f"Not an {ARTIFACT_FORMAT} artifact.")
     if manifest.get("format_version") != ARTIFACT_FORMAT_VERSION:
@@ -137,19 +142,20 @@ def _check_manifest(manifest: dict, members: dict[str, bytes]) -> tuple[float, f
     if manifest.get("feature_names") != list(FEATURE_NAMES):
         raise ArtifactIntegrityError("Artifact feature names do not match this code version.")
     declared = manifest.get("members")
-    if not isinstance(declared, dict):
-        raise ArtifactIntegrityError("Manifest lacks member checksums.")
+    if not isinstance(declared, dict) or set(declared) != EXPECTED_MEMBERS - {MANIFEST_NAME}:
+        raise ArtifactIntegrityError("Manifest lacks a checksum for every member.")
     for name, expected in declared.items():
         if name not in members or not hmac.compare_digest(str(expected), sha256_hex(members[name])):
             raise ArtifactIntegrityError(f"Checksum mismatch for artifact member {name}.")
     try:
         level = float(manifest["interval_level"])
         offset = float(manifest["conformal_offset"])
+        linear_weight = float(manifest["linear_weight"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise ArtifactIntegrityError("Manifest lacks a valid interval level/offset.") from exc
-    if not (0.0 < level < 1.0 and math.isfinite(offset)):
-        raise ArtifactIntegrityError("Manifest interval level/offset out of range.")
-    return level, offset
+        raise ArtifactIntegrityError("Manifest lacks a valid level/offset/weight.") from exc
+    if not (0.0 < level < 1.0 and math.isfinite(offset) and 0.0 <= linear_weight <= 1.0):
+        raise ArtifactIntegrityError("Manifest interval level/offset/weight out of range.")
+    return level, offset, linear_weight
 
 
 def read_manifest(data: bytes) -> dict:
@@ -172,17 +178,19 @@ def load_predictor(data: bytes, expected_sha256: str) -> Predictor:
         )
     members = _read_members(data)
     manifest = _parse_json(members[MANIFEST_NAME], MANIFEST_NAME)
-    level, offset = _check_manifest(manifest, members)
+    level, offset, linear_weight = _check_manifest(manifest, members)
     preprocessing = _parse_json(members[PREPROCESSING_NAME], PREPROCESSING_NAME)
+    linear_spec = _parse_json(members[LINEAR_NAME], LINEAR_NAME)
     try:
-        encoder = FeatureEncoder.from_spec(preprocessing)
         predictor = Predictor(
-            encoder,
+            FeatureEncoder.from_spec(preprocessing),
             members[POINT_MODEL_NAME],
             members[QUANTILE_MODEL_NAME],
             offset,
             level,
             metadata={key: manifest[key] for key in manifest if key != "members"},
+            linear=LinearComponent.from_spec(linear_spec),
+            linear_weight=linear_weight,
         )
     except ArtifactIntegrityError:
         raise

@@ -100,9 +100,7 @@ def run_benchmark(
     ]
     latency = measure_single_latency(predictor, profiles, single_calls)
     latency["batch_rows_per_s"] = measure_batch_throughput(predictor, profiles, batch_rows)
-    figures = {
-        protocol: protocol_summary(trained.evaluation[protocol]) for protocol in PROTOCOLS
-    }
+    figures = {protocol: protocol_summary(trained.evaluation[protocol]) for protocol in PROTOCOLS}
     figures["latency"] = latency
     details = {
         "training_seconds": round(training_seconds, 1),

@@ -9,6 +9,9 @@ Two halves share one definition of the features:
   Its fitted state is plain JSON (:meth:`SalaryFeatureTransformer.to_spec`).
 * :class:`FeatureEncoder` — the serving-side encoder rebuilt from that JSON. Dict look-ups and
   numpy only (no pandas) so one profile encodes in microseconds and many rows encode vectorised.
+* :class:`LinearComponent` — a ridge regression on one-hot categories (and a few two-input
+  interactions), fitted on training rows by :func:`fit_linear_component`, stored as JSON
+  coefficients and blended with the booster's estimate in log space.
 
 Pure Python: no Django import.
 """
@@ -22,7 +25,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold
 
 from mlmodel.profile import (
@@ -660,9 +665,10 @@ class FeatureEncoder:
             out[:, index] = np.array([table.get(v, math.nan) for v in values])[codes]
         out[:, _INDEX["remote_ratio"]] = np.asarray(columns["remote_ratio"], dtype=np.float32)
         out[:, _INDEX["work_year"]] = np.asarray(columns["work_year"], dtype=np.float32)
-        same = np.array(companies, dtype=object)[company_codes] == np.array(
-            residences, dtype=object
-        )[residence_codes]
+        same = (
+            np.array(companies, dtype=object)[company_codes]
+            == np.array(residences, dtype=object)[residence_codes]
+        )
         out[:, _INDEX["same_country"]] = same
         return out
 
@@ -750,3 +756,199 @@ class SalaryFeatureTransformer(TransformerMixin, BaseEstimator):
         transformer.n_features_in_ = len(PROFILE_FIELDS)
         transformer.feature_names_out_ = np.array(FEATURE_NAMES, dtype=object)
         return transformer
+
+
+# --------------------------------------------------------------------------------------------
+# Linear component: ridge regression on one-hot categories (blended with the booster)
+# --------------------------------------------------------------------------------------------
+DEFAULT_RIDGE_ALPHA = 1.0
+LINEAR_SPEC_FORMAT_VERSION = 1
+UNSEEN_COEFFICIENT = 0.0
+
+# Each one-hot group of the linear model and the raw inputs it reads. Interactions of two
+# inputs let the linear model express e.g. "senior AND in the US" without the booster.
+LINEAR_GROUPS: dict[str, tuple[str, ...]] = {
+    "job_title": ("job_title",),
+    "job_family": ("job_title",),
+    "experience_level": ("experience_level",),
+    "employment_type": ("employment_type",),
+    "company_location": ("company_location",),
+    "employee_residence": ("employee_residence",),
+    "remote_ratio": ("remote_ratio",),
+    "company_size": ("company_size",),
+    "work_year": ("work_year",),
+    "company_region": ("company_location",),
+    "residence_region": ("employee_residence",),
+    "same_country": ("company_location", "employee_residence"),
+    "experience_x_us": ("experience_level", "company_location"),
+    "family_x_experience": ("job_title", "experience_level"),
+    "family_x_us": ("job_title", "company_location"),
+    "experience_x_year": ("experience_level", "work_year"),
+}
+
+
+def linear_to_raw_matrix() -> np.ndarray:
+    """(n_groups, n_raw_inputs) weights rolling linear-term contributions up to raw inputs."""
+    matrix = np.zeros((len(LINEAR_GROUPS), len(RAW_INPUTS)), dtype=np.float64)
+    for row, sources in enumerate(LINEAR_GROUPS.values()):
+        for source in sources:
+            matrix[row, RAW_INPUTS.index(source)] = 1.0 / len(sources)
+    return matrix
+
+
+class LinearComponent:
+    """Fitted ridge on one-hot groups; unseen categories contribute 0 (their average).
+
+    Years outside the training range are clipped to it, so a future year is treated as the
+    latest year seen rather than as an unknown category.
+    """
+
+    def __init__(
+        self,
+        intercept: float,
+        coefficients: Mapping[str, Mapping[str, float]],
+        means: Mapping[str, float],
+        year_range: tuple[int, int],
+    ):
+        self.intercept = float(intercept)
+        self.coefficients = {g: dict(coefficients.get(g, {})) for g in LINEAR_GROUPS}
+        self.means = {g: float(means.get(g, 0.0)) for g in LINEAR_GROUPS}
+        self.year_range = (int(year_range[0]), int(year_range[1]))
+        self.bias = self.intercept + sum(self.means.values())
+        self._mean_vector = np.array([self.means[g] for g in LINEAR_GROUPS], dtype=np.float64)
+
+    def _year(self, year: object) -> str:
+        low, high = self.year_range
+        return str(min(max(int(year), low), high))
+
+    def key(self, group: str, *values: object) -> str:
+        """The one-hot category of ``group`` for raw input values (in LINEAR_GROUPS order)."""
+        if group == "job_title":
+            return _fold_title(values[0])
+        if group == "job_family":
+            return job_family(values[0])
+        if group in ("company_region", "residence_region"):
+            return region(values[0])
+        if group == "work_year":
+            return self._year(values[0])
+        if group == "same_country":
+            return str(values[0] == values[1])
+        if group == "experience_x_us":
+            return f"{values[0]}|{values[1] == US_CODE}"
+        if group == "family_x_experience":
+            return f"{job_family(values[0])}|{values[1]}"
+        if group == "family_x_us":
+            return f"{job_family(values[0])}|{values[1] == US_CODE}"
+        if group == "experience_x_year":
+            return f"{values[0]}|{self._year(values[1])}"
+        return str(values[0])
+
+    def terms_one(self, profile: SalaryProfile) -> np.ndarray:
+        """(1, n_groups) coefficient of each group for one profile."""
+        values = profile.as_dict()
+        row = [
+            self.coefficients[group].get(
+                self.key(group, *(values[s] for s in sources)), UNSEEN_COEFFICIENT
+            )
+            for group, sources in LINEAR_GROUPS.items()
+        ]
+        return np.array([row], dtype=np.float64)
+
+    def terms_columns(self, columns: Mapping[str, Sequence]) -> np.ndarray:
+        """(n, n_groups) coefficients, vectorised: keys computed once per distinct value/pair."""
+        n_rows = len(columns["job_title"])
+        out = np.empty((n_rows, len(LINEAR_GROUPS)), dtype=np.float64)
+        factorised = {field: _factorise(columns[field]) for field in PROFILE_FIELDS}
+        for index, (group, sources) in enumerate(LINEAR_GROUPS.items()):
+            table = self.coefficients[group]
+            if len(sources) == 1:
+                codes, values = factorised[sources[0]]
+                lookup = np.array(
+                    [table.get(self.key(group, v), UNSEEN_COEFFICIENT) for v in values],
+                    dtype=np.float64,
+                )
+                out[:, index] = lookup[codes] if len(values) else 0.0
+                continue
+            (codes_a, values_a), (codes_b, values_b) = (factorised[s] for s in sources)
+            width = max(len(values_b), 1)
+            pairs, inverse = np.unique(codes_a * width + codes_b, return_inverse=True)
+            lookup = np.array(
+                [
+                    table.get(
+                        self.key(group, values_a[p // width], values_b[p % width]),
+                        UNSEEN_COEFFICIENT,
+                    )
+                    for p in pairs.tolist()
+                ],
+                dtype=np.float64,
+            )
+            out[:, index] = lookup[inverse] if len(pairs) else 0.0
+        return out
+
+    def terms_many(self, data: pd.DataFrame | Sequence[SalaryProfile]) -> np.ndarray:
+        return self.terms_columns(_profile_columns(data))
+
+    def predict_terms(self, terms: np.ndarray) -> np.ndarray:
+        """Log-salary prediction from group coefficients."""
+        return self.intercept + terms.sum(axis=1)
+
+    def centred(self, terms: np.ndarray) -> np.ndarray:
+        """Per-group contributions relative to the average training row (they sum with
+        ``bias`` to the prediction)."""
+        return terms - self._mean_vector
+
+    def to_spec(self) -> dict:
+        return {
+            "format_version": LINEAR_SPEC_FORMAT_VERSION,
+            "groups": list(LINEAR_GROUPS),
+            "intercept": self.intercept,
+            "coefficients": self.coefficients,
+            "means": self.means,
+            "year_range": list(self.year_range),
+        }
+
+    @classmethod
+    def from_spec(cls, spec: Mapping) -> LinearComponent:
+        if spec.get("format_version") != LINEAR_SPEC_FORMAT_VERSION:
+            raise ValueError(f"Unsupported linear format: {spec.get('format_version')!r}")
+        if list(spec.get("groups", [])) != list(LINEAR_GROUPS):
+            raise ValueError("Linear groups do not match this code version.")
+        coefficients = {
+            str(g): {str(k): float(v) for k, v in table.items()}
+            for g, table in spec["coefficients"].items()
+        }
+        low, high = spec["year_range"]
+        return cls(float(spec["intercept"]), coefficients, spec["means"], (int(low), int(high)))
+
+
+def fit_linear_component(
+    data: pd.DataFrame, log_target: np.ndarray, alpha: float = DEFAULT_RIDGE_ALPHA
+) -> LinearComponent:
+    """Ridge on one-hot groups, fitted on the given (training) rows only."""
+    columns = _profile_columns(data)
+    years = [int(y) for y in columns["work_year"]]
+    probe = LinearComponent(0.0, {}, {}, (min(years), max(years)))
+    n_rows = len(years)
+    rows, cols, vocabularies = [], [], {}
+    offset = 0
+    for group, sources in LINEAR_GROUPS.items():
+        keys = [
+            probe.key(group, *vals) for vals in zip(*(columns[s] for s in sources), strict=True)
+        ]
+        vocabulary = {key: i for i, key in enumerate(sorted(set(keys)))}
+        vocabularies[group] = (offset, vocabulary)
+        rows.extend(range(n_rows))
+        cols.extend(offset + vocabulary[key] for key in keys)
+        offset += len(vocabulary)
+    design = sparse.csr_matrix(
+        (np.ones(len(rows)), (np.array(rows), np.array(cols))), shape=(n_rows, offset)
+    )
+    ridge = Ridge(alpha=alpha).fit(design, np.asarray(log_target, dtype=np.float64))
+    coefficients = {
+        group: {key: float(ridge.coef_[start + i]) for key, i in vocabulary.items()}
+        for group, (start, vocabulary) in vocabularies.items()
+    }
+    fitted = LinearComponent(float(ridge.intercept_), coefficients, {}, probe.year_range)
+    terms = fitted.terms_columns(columns)
+    means = dict(zip(LINEAR_GROUPS, terms.mean(axis=0).tolist(), strict=True))
+    return LinearComponent(float(ridge.intercept_), coefficients, means, probe.year_range)

@@ -1,17 +1,19 @@
 """Serving-side predictor: SalaryProfile(s) → salary estimate, calibrated interval, explanation.
 
-The model works in log dollars: a point booster predicts log salary, a two-output quantile
-booster predicts the lower/upper log quantiles, and a split-conformal offset (CQR) widens them
-so the interval covers ``interval_level`` of future salaries. Everything here is numpy +
-XGBoost boosters; nothing is unpickled. Pure Python: no Django import.
+The model works in log dollars: the point estimate blends a booster and a ridge on one-hot
+categories (``(1 − w) · booster + w · ridge``), a two-output quantile booster predicts the
+lower/upper log quantiles, and a split-conformal offset (CQR) widens them so the interval
+covers ``interval_level`` of future salaries. Everything here is numpy + XGBoost boosters;
+nothing is unpickled. Pure Python: no Django import.
 
-Dollar contributions. XGBoost gives additive contributions φ_i in log space with bias φ_0, so
-``log E = φ_0 + Σ φ_i``. We report ``baseline_usd = B = exp(φ_0)`` and scale every φ_i by the
-logarithmic mean ``L(E, B) = (E − B) / (ln E − ln B)``. Then Σ usd_i = E − B exactly, each
-contribution keeps its sign, and a feature's share of the dollar change equals its share of
-the log change. Feature contributions are rolled up to the 8 raw inputs, and the float32 /
-rounding residual (cents to a few dollars) is spread so baseline + Σ usd_i equals the
-reported integer estimate.
+Dollar contributions. XGBoost gives additive contributions φ_i in log space with bias φ_0 and
+the ridge gives exact ones (coefficient minus its training average), so after blending both
+the same way ``log E = φ_0 + Σ φ_i``. We report ``baseline_usd = B = exp(φ_0)`` and scale
+every φ_i by the logarithmic mean ``L(E, B) = (E − B) / (ln E − ln B)``. Then
+Σ usd_i = E − B exactly, each contribution keeps its sign, and a feature's share of the dollar
+change equals its share of the log change. Feature contributions are rolled up to the 8 raw
+inputs, and the float32 / rounding residual (cents to a few dollars) is spread so
+baseline + Σ usd_i equals the reported integer estimate.
 """
 
 from __future__ import annotations
@@ -26,7 +28,13 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from mlmodel.features import RAW_INPUTS, FeatureEncoder, feature_to_raw_matrix
+from mlmodel.features import (
+    RAW_INPUTS,
+    FeatureEncoder,
+    LinearComponent,
+    feature_to_raw_matrix,
+    linear_to_raw_matrix,
+)
 from mlmodel.profile import SalaryProfile
 
 logger = logging.getLogger(__name__)
@@ -91,6 +99,14 @@ def bound_predictions(
     return estimate.astype(np.int64), low.astype(np.int64), high.astype(np.int64)
 
 
+def blend_log(booster_log: np.ndarray, linear_log: np.ndarray, linear_weight: float) -> np.ndarray:
+    """The point estimate in log space: weighted average of booster and ridge predictions."""
+    booster_log = np.asarray(booster_log, dtype=np.float64)
+    return (1.0 - linear_weight) * booster_log + linear_weight * np.asarray(
+        linear_log, dtype=np.float64
+    )
+
+
 def log_contributions_to_usd(
     log_contributions: np.ndarray, log_bias: np.ndarray, log_estimate: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -123,11 +139,19 @@ class Predictor:
         conformal_offset: float,
         interval_level: float,
         metadata: dict | None = None,
+        *,
+        linear: LinearComponent | None = None,
+        linear_weight: float = 0.0,
     ):
         if not 0.0 < interval_level < 1.0:
             raise ValueError(f"interval_level must be in (0, 1), got {interval_level}")
         if not math.isfinite(conformal_offset):
             raise ValueError("conformal_offset must be finite.")
+        if not 0.0 <= linear_weight <= 1.0 or (linear is None and linear_weight):
+            raise ValueError("linear_weight must be in [0, 1] and needs a linear component.")
+        self.linear = linear
+        self.linear_weight = float(linear_weight)
+        self._linear_rollup = linear_to_raw_matrix()
         self.encoder = encoder
         self.conformal_offset = float(conformal_offset)
         self.interval_level = float(interval_level)
@@ -155,7 +179,8 @@ class Predictor:
     def predict_one(self, profile: SalaryProfile) -> PointPrediction:
         """Estimate, interval and per-input dollar contributions for one profile."""
         row = self.encoder.encode_one(profile)
-        log_point = self._point_single.inplace_predict(row)
+        terms = self.linear.terms_one(profile) if self.linear is not None else None
+        log_point = self._blend(self._point_single.inplace_predict(row), terms)
         log_quantiles = self._quantile_single.inplace_predict(row)
         estimate, low, high = bound_predictions(log_point, log_quantiles, self.conformal_offset)
         raw_contribs = self._point_single.predict(
@@ -163,7 +188,7 @@ class Predictor:
             pred_contribs=True,
             approx_contribs=True,
         )
-        baseline, usd = self._to_raw_usd(raw_contribs, estimate)
+        baseline, usd = self._to_raw_usd(raw_contribs, terms, estimate)
         ranked = sorted(
             zip(RAW_INPUTS, usd[0].tolist(), strict=True), key=lambda item: -abs(item[1])
         )
@@ -183,17 +208,12 @@ class Predictor:
         with_contributions: bool = False,
     ) -> BatchPrediction:
         """Vectorised estimates and intervals; contributions only on request (slower)."""
-        features = self.encoder.encode_many(profiles)
-        return self.predict_encoded(features, with_contributions=with_contributions)
-
-    def predict_encoded(
-        self, features: np.ndarray, *, with_contributions: bool = False
-    ) -> BatchPrediction:
-        """Same as predict_many for an already encoded float32 feature matrix."""
-        if len(features) == 0:
+        if len(profiles) == 0:
             empty = np.empty(0, dtype=np.int64)
             return BatchPrediction(empty, empty, empty, self.interval_level)
-        log_point = self._point_batch.inplace_predict(features)
+        features = self.encoder.encode_many(profiles)
+        terms = self.linear.terms_many(profiles) if self.linear is not None else None
+        log_point = self._blend(self._point_batch.inplace_predict(features), terms)
         log_quantiles = self._quantile_batch.inplace_predict(features)
         estimate, low, high = bound_predictions(log_point, log_quantiles, self.conformal_offset)
         baseline = contributions = None
@@ -201,7 +221,7 @@ class Predictor:
             raw_contribs = self._point_batch.predict(
                 xgb.DMatrix(features), pred_contribs=True, approx_contribs=True
             )
-            baseline, contributions = self._to_raw_usd(raw_contribs, estimate)
+            baseline, contributions = self._to_raw_usd(raw_contribs, terms, estimate)
         return BatchPrediction(
             estimate_usd=estimate,
             interval_low_usd=low,
@@ -211,14 +231,24 @@ class Predictor:
             contributions_usd=contributions,
         )
 
+    def _blend(self, booster_log: np.ndarray, terms: np.ndarray | None) -> np.ndarray:
+        if self.linear is None or terms is None:
+            return np.asarray(booster_log, dtype=np.float64)
+        return blend_log(booster_log, self.linear.predict_terms(terms), self.linear_weight)
+
     def _to_raw_usd(
-        self, raw_contribs: np.ndarray, estimate_usd: np.ndarray
+        self, raw_contribs: np.ndarray, terms: np.ndarray | None, estimate_usd: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(n, n_features + 1) log contributions → baseline and (n, 8) raw-input dollars that
-        add up exactly to the reported (rounded) estimate."""
+        """Booster (n, n_features + 1) and ridge (n, n_groups) log contributions → baseline and
+        (n, 8) raw-input dollars that add up exactly to the reported (rounded) estimate."""
         raw_contribs = np.asarray(raw_contribs, dtype=np.float64)
         per_raw_input = raw_contribs[:, :-1] @ self._rollup
         log_bias = raw_contribs[:, -1]
+        if self.linear is not None and terms is not None:
+            weight = self.linear_weight
+            linear_per_raw = self.linear.centred(terms) @ self._linear_rollup
+            per_raw_input = (1.0 - weight) * per_raw_input + weight * linear_per_raw
+            log_bias = (1.0 - weight) * log_bias + weight * self.linear.bias
         log_estimate = log_bias + per_raw_input.sum(axis=1)
         baseline, usd = log_contributions_to_usd(per_raw_input, log_bias, log_estimate)
         # float32 rounding inside XGBoost and rounding the estimate leave a few cents to a few

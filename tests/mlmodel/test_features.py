@@ -20,14 +20,18 @@ from mlmodel.features import (
     FEATURE_SOURCES,
     JOB_FAMILIES,
     KNOWN_JOB_TITLES,
+    LINEAR_GROUPS,
     RAW_INPUTS,
     REGION_UNKNOWN,
     REGIONS,
     TITLE_FAMILY,
     FeatureEncoder,
+    LinearComponent,
     SalaryFeatureTransformer,
     feature_to_raw_matrix,
+    fit_linear_component,
     job_family,
+    linear_to_raw_matrix,
     region,
     same_country,
     title_rank,
@@ -187,3 +191,38 @@ def test_from_spec_rejects_other_versions(demo_split):
         FeatureEncoder.from_spec({**spec, "format_version": 999})
     with pytest.raises(ValueError):
         FeatureEncoder.from_spec({**spec, "feature_names": ["a", "b"]})
+
+
+def test_linear_component_learns_only_training_categories(demo_split):
+    train, test = demo_split
+    linear = fit_linear_component(train, np.log(train["salary_in_usd"]))
+    assert set(linear.coefficients["company_location"]) == set(train["company_location"])
+    assert linear.year_range == (2020, 2022)
+    spec = json.loads(json.dumps(linear.to_spec()))
+    restored = LinearComponent.from_spec(spec)
+    assert np.array_equal(restored.terms_many(test), linear.terms_many(test))
+    profiles = [parse_profile(row) for row in test[list(PROFILE_FIELDS)].to_dict("records")]
+    one_by_one = np.vstack([linear.terms_one(p) for p in profiles[:200]])
+    assert np.array_equal(one_by_one, linear.terms_many(profiles[:200]))
+    terms = linear.terms_many(test)
+    assert np.allclose(linear.predict_terms(terms), linear.bias + linear.centred(terms).sum(1))
+
+
+def test_linear_component_unseen_values_and_future_years(demo_split):
+    train, _ = demo_split
+    linear = fit_linear_component(train, np.log(train["salary_in_usd"]))
+    base = {
+        "job_title": "Data Scientist",
+        "experience_level": "SE",
+        "employment_type": "FT",
+        "company_location": "US",
+        "employee_residence": "US",
+        "remote_ratio": 0,
+        "company_size": "M",
+    }
+    latest = linear.terms_one(parse_profile({**base, "work_year": 2022}))
+    future = linear.terms_one(parse_profile({**base, "work_year": 2026}))
+    assert np.array_equal(latest, future)
+    unseen = linear.terms_one(parse_profile({**base, "job_title": "Zookeeper", "work_year": 2022}))
+    assert unseen[0, list(LINEAR_GROUPS).index("job_title")] == 0.0
+    assert np.allclose(linear_to_raw_matrix().sum(axis=1), 1.0)

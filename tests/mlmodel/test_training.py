@@ -47,7 +47,14 @@ def fit_spy(monkeypatch):
 
         monkeypatch.setattr(cls, "fit", spy)
 
+    real_fit_linear = training.fit_linear_component
+
+    def spy_fit_linear(train, log_target, alpha):
+        seen.append(set(train["work_year"].unique().tolist()))
+        return real_fit_linear(train, log_target, alpha)
+
     monkeypatch.setattr(training, "fit_salary_model", spy_fit_model)
+    monkeypatch.setattr(training, "fit_linear_component", spy_fit_linear)
     wrap(OriginalRecipe)
     wrap(NaiveMedian)
     return seen
