@@ -24,6 +24,7 @@ from predictions.serializers import PAGE_PARAMETERS, ErrorSerializer
 
 NOT_AUTHENTICATED = OpenApiResponse(ErrorSerializer, description="No or invalid credentials")
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Not found (or not yours)")
+NO_SUCH_PAGE = OpenApiResponse(ErrorSerializer, description="No such page (pages start at 1)")
 
 
 @method_decorator(feedback_limit, name="post")
@@ -48,6 +49,9 @@ class PredictionFeedbackApi(APIView):
             413: OpenApiResponse(ErrorSerializer, description="Request body too large"),
             415: OpenApiResponse(ErrorSerializer, description="Unsupported Content-Type"),
             429: OpenApiResponse(ErrorSerializer, description="Too many requests"),
+            503: OpenApiResponse(
+                ErrorSerializer, description="A service it needs (the cache) is down; retry later"
+            ),
         },
         tags=["feedback"],
     )
@@ -85,7 +89,12 @@ class FeedbackListApi(APIView):
         operation_id="feedback_list",
         summary="Your feedback, most recently changed first",
         parameters=PAGE_PARAMETERS,
-        responses={200: FeedbackPageSerializer, 401: NOT_AUTHENTICATED},
+        responses={
+            200: FeedbackPageSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="Invalid page size"),
+            401: NOT_AUTHENTICATED,
+            404: NO_SUCH_PAGE,
+        },
         tags=["feedback"],
     )
     def get(self, request: Request) -> Response:

@@ -57,6 +57,13 @@ RATE_LIMITED = OpenApiResponse(
 INVALID = OpenApiResponse(ErrorSerializer, description="Invalid input; errors by field")
 UNSUPPORTED_MEDIA = OpenApiResponse(ErrorSerializer, description="Unsupported Content-Type")
 TOO_LARGE = OpenApiResponse(ErrorSerializer, description="File too large or too many rows")
+DEPENDENCY_DOWN = OpenApiResponse(
+    ErrorSerializer, description="A service it needs (cache, task queue) is down; retry later"
+)
+NO_SUCH_PAGE = OpenApiResponse(ErrorSerializer, description="No such page (pages start at 1)")
+NOT_ACCEPTABLE = OpenApiResponse(
+    ErrorSerializer, description="The requested format or Accept type is not offered"
+)
 
 
 class CsvRenderer(BaseRenderer):
@@ -106,7 +113,10 @@ class PredictionListCreateApi(APIView):
             413: OpenApiResponse(ErrorSerializer, description="Request body too large"),
             415: UNSUPPORTED_MEDIA,
             429: RATE_LIMITED,
-            503: OpenApiResponse(ErrorSerializer, description="No model is available right now"),
+            503: OpenApiResponse(
+                ErrorSerializer,
+                description="No model can answer, or a service it needs is down; retry later",
+            ),
         },
         examples=[
             OpenApiExample(
@@ -147,6 +157,7 @@ class PredictionListCreateApi(APIView):
             200: PredictionPageSerializer,
             400: INVALID,
             401: NOT_AUTHENTICATED,
+            404: NO_SUCH_PAGE,
         },
         tags=["predictions"],
     )
@@ -180,6 +191,13 @@ class PredictionDetailApi(APIView):
         return Response(PredictionOutputSerializer(prediction, context={"request": request}).data)
 
 
+BATCH_CSV_EXAMPLE = (
+    "job_title,experience_level,employment_type,company_location,employee_residence,"
+    "remote_ratio,company_size,work_year\n"
+    "Data Scientist,SE,FT,US,US,0,M,2024\n"
+    "ML Engineer,MI,FT,DE,DE,100,L,2024\n"
+)
+
 BATCH_UPLOAD_REQUEST = inline_serializer(
     name="BatchUpload",
     fields={
@@ -210,6 +228,14 @@ class BatchCreateApi(CsvOrJsonMixin, APIView):
             MULTIPART_MEDIA_TYPE: BATCH_UPLOAD_REQUEST,
             CSV_MEDIA_TYPE: OpenApiTypes.STR,
         },
+        examples=[
+            OpenApiExample(
+                "Two job profiles",
+                request_only=True,
+                media_type=CSV_MEDIA_TYPE,
+                value=BATCH_CSV_EXAMPLE,
+            )
+        ],
         responses={
             (200, CSV_MEDIA_TYPE): OpenApiResponse(
                 OpenApiTypes.STR, description="The results file (one row per input row)"
@@ -218,9 +244,11 @@ class BatchCreateApi(CsvOrJsonMixin, APIView):
             (202, JSON_MEDIA_TYPE): BatchJobSerializer,
             (400, JSON_MEDIA_TYPE): INVALID,
             (401, JSON_MEDIA_TYPE): NOT_AUTHENTICATED,
+            (406, JSON_MEDIA_TYPE): NOT_ACCEPTABLE,
             (413, JSON_MEDIA_TYPE): TOO_LARGE,
             (415, JSON_MEDIA_TYPE): UNSUPPORTED_MEDIA,
             (429, JSON_MEDIA_TYPE): RATE_LIMITED,
+            (503, JSON_MEDIA_TYPE): DEPENDENCY_DOWN,
         },
         tags=["predictions"],
     )
@@ -262,7 +290,10 @@ class BatchCreateApi(CsvOrJsonMixin, APIView):
         parameters=PAGE_PARAMETERS,
         responses={
             (200, JSON_MEDIA_TYPE): BatchJobPageSerializer,
+            (400, JSON_MEDIA_TYPE): INVALID,
             (401, JSON_MEDIA_TYPE): NOT_AUTHENTICATED,
+            (404, JSON_MEDIA_TYPE): NO_SUCH_PAGE,
+            (406, JSON_MEDIA_TYPE): NOT_ACCEPTABLE,
         },
         tags=["predictions"],
     )
@@ -321,6 +352,7 @@ class BatchJobResultApi(CsvOrJsonMixin, APIView):
             (200, CSV_MEDIA_TYPE): OpenApiResponse(OpenApiTypes.STR, description="Results CSV"),
             (401, JSON_MEDIA_TYPE): NOT_AUTHENTICATED,
             (404, JSON_MEDIA_TYPE): NOT_FOUND,
+            (406, JSON_MEDIA_TYPE): NOT_ACCEPTABLE,
             (409, JSON_MEDIA_TYPE): OpenApiResponse(
                 ErrorSerializer, description="The job has not succeeded (yet)"
             ),

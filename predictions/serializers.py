@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
@@ -18,6 +17,7 @@ from mlmodel.profile import (
     ProfileError,
     parse_profile,
 )
+from portal.api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from predictions.display import feature_label
 from predictions.forms import EARLIEST_HISTORY_DATE
 from predictions.models import BatchJob, JobStatus, Prediction
@@ -36,9 +36,14 @@ class ErrorSerializer(serializers.Serializer):
 
 
 PAGE_PARAMETERS = [
-    OpenApiParameter("page", OpenApiTypes.INT, description="Page number (from 1)."),
     OpenApiParameter(
-        "page_size", OpenApiTypes.INT, description="Items per page (default 20, at most 100)."
+        "page", {"type": "integer", "minimum": 1}, description="Page number (from 1)."
+    ),
+    OpenApiParameter(
+        "page_size",
+        {"type": "integer", "minimum": 1},
+        description=f"Items per page (default {DEFAULT_PAGE_SIZE}; larger values are capped at "
+        f"{MAX_PAGE_SIZE}).",
     ),
 ]
 

@@ -11,7 +11,6 @@ import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from itertools import islice
 
 from django.conf import settings
@@ -43,7 +42,10 @@ PREDICTION_NOT_STORED_MESSAGE = (
     "The estimate could not be saved, so it is not shown. Please try again in a moment."
 )
 REQUEST_ID_MAX_LENGTH = Prediction._meta.get_field("request_id").max_length
-JOB_QUEUE_FAILED_MESSAGE = "The job could not be queued. Please upload the file again."
+JOB_QUEUE_FAILED_MESSAGE = (
+    "The job could not be queued: the background workers are unreachable. "
+    "Please upload the file again in a few minutes."
+)
 
 
 def subject_key_for(*, user, api_token=None) -> str:
@@ -224,6 +226,8 @@ def batch_job_create(*, user, file_name: str, data: bytes, api_token=None) -> Ba
     a single row written (the job, holding both files). Larger files are stored ``pending`` and
     a Celery task runs them once the transaction has committed. Whole-file problems (encoding,
     header, size) raise ServiceError; bad rows are reported per line and do not stop the rest.
+    When the broker refuses the task, the job is kept (failed, with its file) and a 503
+    ServiceError says so, rather than the caller reporting a pending job that will never run.
     """
     if len(data) > settings.BATCH_UPLOAD_MAX_BYTES:
         raise batch_upload_too_large_error()
@@ -234,6 +238,7 @@ def batch_job_create(*, user, file_name: str, data: bytes, api_token=None) -> Ba
     name = _clean_file_name(file_name)
     subject_key = subject_key_for(user=user, api_token=api_token)
     if table.row_count > settings.BATCH_SYNC_MAX_ROWS:
+        queued: list[bool] = []
         with transaction.atomic():
             job = BatchJob.objects.create(
                 user=user,
@@ -243,7 +248,11 @@ def batch_job_create(*, user, file_name: str, data: bytes, api_token=None) -> Ba
                 input_csv=data,
                 row_count=table.row_count,
             )
-            transaction.on_commit(partial(_enqueue_batch_job, job.pk))
+            transaction.on_commit(lambda: queued.append(_enqueue_batch_job(job.pk)))
+        # Inside an outer transaction the task is queued at its commit, and a refusal is
+        # recorded on the job then; here it already happened.
+        if queued == [False]:
+            raise ServiceError(JOB_QUEUE_FAILED_MESSAGE, status_code=503)
         logger.info("batch job queued", extra={"job_id": job.pk, "rows": table.row_count})
         return job
 
@@ -280,7 +289,8 @@ def batch_job_create(*, user, file_name: str, data: bytes, api_token=None) -> Ba
     return job
 
 
-def _enqueue_batch_job(job_id: int) -> None:
+def _enqueue_batch_job(job_id: int) -> bool:
+    """Send the job to the worker; if the broker refuses, record the job failed. True if sent."""
     from predictions.tasks import batch_job_run_task
 
     try:
@@ -288,6 +298,8 @@ def _enqueue_batch_job(job_id: int) -> None:
     except Exception:
         logger.exception("could not queue batch job", extra={"job_id": job_id})
         batch_job_fail(job_id=job_id, message=JOB_QUEUE_FAILED_MESSAGE)
+        return False
+    return True
 
 
 def batch_job_fail(*, job_id: int, message: str) -> None:

@@ -23,8 +23,10 @@ STORAGES = {
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 if not REDIS_URL:
-    # Without Redis each test run gets a private in-memory cache (no files left behind).
+    # Without Redis each test run gets a private in-memory cache (no files left behind), and
+    # Celery an in-memory broker, so no test can reach some other broker on this machine.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CELERY_BROKER_URL = "memory://"
 MLMODEL_RELOAD_CHECK_SECONDS = 0.2
 # Tasks run inline unless a test asks for the real worker (fixture ``real_celery``).
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("TEST_CELERY_EAGER", "1") == "1"

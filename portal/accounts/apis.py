@@ -27,6 +27,9 @@ ERROR_RESPONSE = inline_serializer(
 )
 
 
+NOT_AUTHENTICATED = OpenApiResponse(ERROR_RESPONSE, description="No or invalid credentials")
+
+
 class TokenObtainInputSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
@@ -90,6 +93,9 @@ class ApiTokenObtainApi(APIView):
             201: TokenObtainOutputSerializer,
             400: OpenApiResponse(ERROR_RESPONSE, description="Missing fields or bad credentials"),
             429: OpenApiResponse(ERROR_RESPONSE, description="Too many attempts"),
+            503: OpenApiResponse(
+                ERROR_RESPONSE, description="A service it needs (the cache) is down; retry later"
+            ),
         },
         tags=["auth"],
     )
@@ -116,7 +122,7 @@ class ApiTokenListApi(APIView):
     @extend_schema(
         operation_id="auth_tokens_list",
         summary="List your API tokens (never their secrets)",
-        responses={200: ApiTokenPageSerializer},
+        responses={200: ApiTokenPageSerializer, 401: NOT_AUTHENTICATED},
         tags=["auth"],
     )
     def get(self, request: Request) -> Response:
@@ -134,6 +140,7 @@ class ApiTokenRevokeApi(APIView):
         request=None,
         responses={
             204: OpenApiResponse(description="Revoked (revoking twice is harmless)"),
+            401: NOT_AUTHENTICATED,
             404: OpenApiResponse(ERROR_RESPONSE, description="Not one of your tokens"),
         },
         tags=["auth"],
@@ -147,7 +154,7 @@ class MeApi(APIView):
     @extend_schema(
         operation_id="me",
         summary="Who am I? The account the request authenticates as",
-        responses={200: MeOutputSerializer},
+        responses={200: MeOutputSerializer, 401: NOT_AUTHENTICATED},
         tags=["auth"],
     )
     def get(self, request: Request) -> Response:

@@ -2,6 +2,8 @@
 
 Errors that belong to no field use the key ``detail``. Rate limits become 429 with
 ``Retry-After``; our own ``ServiceError`` becomes 400 (or its own status) with its field errors.
+An unreachable Redis (cache, rate-limit counters) or broker becomes 503 with ``Retry-After``:
+rate limiting fails closed, with a message, never an anonymous 500.
 """
 
 import logging
@@ -14,7 +16,13 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from portal.errors import RETRY_AFTER_SECONDS
+from portal.errors import (
+    DEPENDENCY_RETRY_AFTER_SECONDS,
+    DEPENDENCY_UNAVAILABLE_ERRORS,
+    DEPENDENCY_UNAVAILABLE_MESSAGE,
+    RATE_LIMITED_MESSAGE,
+    RETRY_AFTER_SECONDS,
+)
 from portal.exceptions import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -40,10 +48,24 @@ def _flatten(value: object) -> list[str]:
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, Ratelimited):
         response = Response(
-            {"errors": {"detail": ["Too many requests. Please wait a minute and try again."]}},
+            {"errors": {"detail": [RATE_LIMITED_MESSAGE]}},
             status=status.HTTP_429_TOO_MANY_REQUESTS,
         )
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    if isinstance(exc, DEPENDENCY_UNAVAILABLE_ERRORS):
+        view = context.get("view")
+        logger.error(
+            "dependency unavailable: %s",
+            exc,
+            exc_info=exc,
+            extra={"view": type(view).__name__ if view is not None else None},
+        )
+        response = Response(
+            {"errors": {"detail": [DEPENDENCY_UNAVAILABLE_MESSAGE]}},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+        response["Retry-After"] = str(DEPENDENCY_RETRY_AFTER_SECONDS)
         return response
     if isinstance(exc, RequestDataTooBig):
         return Response(

@@ -220,3 +220,39 @@ def test_a_file_with_nul_bytes_is_refused(user, active_model_version):
     with pytest.raises(ServiceError) as caught:
         services.batch_job_create(user=user, file_name="x.csv", data=data)
     assert "NUL" in caught.value.errors["file"][0]
+
+
+@override_settings(BATCH_SYNC_MAX_ROWS=2)
+@pytest.mark.django_db(transaction=True)
+def test_large_batch_with_the_broker_down_is_a_503_and_the_job_is_kept(
+    user, active_model_version, unreachable_broker
+):
+    # given a file that must be queued, and no broker
+    data = csv_bytes([GOOD_ROW] * 3)
+
+    # when
+    with pytest.raises(ServiceError) as caught:
+        services.batch_job_create(user=user, file_name="big.csv", data=data)
+
+    # then the caller hears it was not queued; the job says the same and keeps its file
+    assert caught.value.status_code == 503
+    job = BatchJob.objects.get()
+    assert job.status == JobStatus.FAILED
+    assert job.message == services.JOB_QUEUE_FAILED_MESSAGE == caught.value.errors["detail"][0]
+    assert bytes(job.input_csv) == data
+
+
+@override_settings(BATCH_SYNC_MAX_ROWS=2)
+def test_inside_a_transaction_a_refused_job_is_marked_failed_at_commit(
+    user, active_model_version, unreachable_broker, django_capture_on_commit_callbacks
+):
+    # when the job is created inside an outer transaction, which then commits
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.batch_job_create(
+            user=user, file_name="big.csv", data=csv_bytes([GOOD_ROW] * 3)
+        )
+        assert job.status == JobStatus.PENDING
+
+    # then the refusal is recorded on the job
+    job.refresh_from_db()
+    assert (job.status, job.message) == (JobStatus.FAILED, services.JOB_QUEUE_FAILED_MESSAGE)

@@ -270,3 +270,20 @@ def test_the_form_is_rate_limited_with_429(auth_client, active_model_version):
     response = auth_client.post(CREATE_URL, PROFILE_DATA)
     assert response["Retry-After"].isdigit()
     assert Prediction.objects.count() == 3
+
+
+@override_settings(BATCH_SYNC_MAX_ROWS=2)
+@pytest.mark.django_db(transaction=True)
+def test_a_large_upload_with_the_broker_down_is_a_503_form_error(
+    auth_client, active_model_version, unreachable_broker
+):
+    # given a file that must be queued, and no broker
+    upload = SimpleUploadedFile("big.csv", csv_bytes([GOOD_ROW] * 3), content_type="text/csv")
+
+    # when
+    response = auth_client.post(BATCH_URL, {"file": upload})
+
+    # then the page says so (not a 500), and the job is listed as failed
+    assert response.status_code == 503
+    assert "could not be queued" in response.content.decode()
+    assert BatchJob.objects.get().status == JobStatus.FAILED
