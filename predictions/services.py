@@ -115,22 +115,38 @@ def _store_prediction(
     latency_ms: float,
     request_id: str,
 ) -> Prediction:
-    with transaction.atomic():
-        return Prediction.objects.create(
-            user=user,
-            api_token=api_token,
-            channel=channel,
-            inputs=profile.as_dict(),
-            estimate_usd=served.estimate_usd,
-            interval_low_usd=served.interval_low_usd,
-            interval_high_usd=served.interval_high_usd,
-            interval_level=served.interval_level,
-            contributions=_contributions_json(served.contributions),
-            model_version_id=served.model_version_id,
-            experiment_arm=served.experiment_arm or "",
-            latency_ms=latency_ms,
-            request_id=request_id[:REQUEST_ID_MAX_LENGTH],
-        )
+    # One INSERT is its own transaction (autocommit); an atomic block around it would only
+    # add a BEGIN/COMMIT round trip to the hottest path of the API.
+    prediction = Prediction.objects.create(
+        user=user,
+        api_token=api_token,
+        channel=channel,
+        inputs=profile.as_dict(),
+        estimate_usd=served.estimate_usd,
+        interval_low_usd=served.interval_low_usd,
+        interval_high_usd=served.interval_high_usd,
+        interval_level=served.interval_level,
+        contributions=_contributions_json(served.contributions),
+        model_version_id=served.model_version_id,
+        experiment_arm=served.experiment_arm or "",
+        latency_ms=latency_ms,
+        request_id=request_id[:REQUEST_ID_MAX_LENGTH],
+    )
+    prediction.model_version = _served_model_version(served)
+    return prediction
+
+
+def _served_model_version(served: ServedPrediction) -> ModelVersion:
+    """The answering version as a partial instance, without a query for its artifact bytes.
+
+    Responses only show its number and demo flag, which the served prediction already carries;
+    any other field loads lazily from the database if something asks for it.
+    """
+    return ModelVersion.from_db(
+        None,
+        ["id", "version", "is_demo"],
+        [served.model_version_id, served.model_version_number, served.is_demo],
+    )
 
 
 # --- Batch files ----------------------------------------------------------------------------

@@ -25,12 +25,13 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             key = header[1].decode()
         except UnicodeError as exc:
             raise exceptions.AuthenticationFailed("Invalid token characters.") from exc
-        token = (
-            ApiToken.objects.active()
-            .select_related("user")
-            .filter(key_hash=hash_token_key(key))
-            .first()
-        )
+        # key_hash is unique: .get() needs no ORDER BY, unlike .first().
+        try:
+            token = (
+                ApiToken.objects.active().select_related("user").get(key_hash=hash_token_key(key))
+            )
+        except ApiToken.DoesNotExist:
+            token = None
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked API token.")
         self._touch(token)

@@ -32,11 +32,12 @@ py=.venv/bin/python
 $py manage.py migrate --noinput -v 0
 $py manage.py ensure_active_model
 $py manage.py create_demo_user --username bench --password "bench-$(date +%s)-pass" >/dev/null
-API_TOKEN=$($py manage.py shell -c "
+API_TOKEN=$($py manage.py shell -v 0 -c "
 from portal.accounts.models import User
 from portal.accounts.services import api_token_create
 print(api_token_create(user=User.objects.get(username='bench'), name='bench')[1])")
 export API_TOKEN
+echo "token: ${API_TOKEN:0:12}… ($(printf %s "$API_TOKEN" | wc -l) newlines, ${#API_TOKEN} chars)"
 
 .venv/bin/gunicorn portal.wsgi:application --bind "127.0.0.1:$PORT" --workers "$WORKERS" \
   --access-logfile /dev/null --error-logfile var/bench-gunicorn.log &
@@ -44,10 +45,15 @@ gunicorn_pid=$!
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
 
 url="http://127.0.0.1:$PORT/api/v1/predictions/"
-echo "warm-up"; wrk -t1 -c2 -d3s -s tests/load/predict.lua "$url" >/dev/null
+echo "warm-up"; curl -sS -X POST -H "Authorization: Token $API_TOKEN" -H "Content-Type: application/json" -d @tests/load/profile.json "$url" | head -c 300; echo
+wrk -t1 -c2 -d3s -s tests/load/predict.lua "$url" >/dev/null
 echo "== low concurrency: 1 client, ${DURATION}s"
 wrk -t1 -c1 -d"${DURATION}s" --latency -s tests/load/predict.lua "$url" | tail -3
 echo "== 16 concurrent clients, ${DURATION}s"
+cpu_seconds() { ps -eo comm,cputimes --no-headers | awk -v c="$1" '$1 ~ c {s += $2} END {print s + 0}'; }
+before=$(for c in gunicorn postgres redis-server; do echo "$c $(cpu_seconds "$c")"; done)
 wrk -t2 -c16 -d"${DURATION}s" --latency -s tests/load/predict.lua "$url" | tail -3
-stored=$($py manage.py shell -c "from predictions.models import Prediction; print(Prediction.objects.count())")
+echo "CPU seconds used during that run (2 cores = $((2 * DURATION)) available):"
+while read -r c b; do echo "  $c $(( $(cpu_seconds "$c") - b ))"; done <<<"$before"
+stored=$($py manage.py shell -v 0 -c "from predictions.models import Prediction; print(Prediction.objects.count())")
 echo "predictions stored: $stored"
