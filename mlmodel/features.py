@@ -18,6 +18,7 @@ Pure Python: no Django import.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -787,6 +788,11 @@ LINEAR_GROUPS: dict[str, tuple[str, ...]] = {
 }
 
 
+# job_family runs up to a dozen regexes on an unknown title and each linear row needs it three
+# times; memoise it (bounded: titles are free text).
+_cached_job_family = functools.lru_cache(maxsize=4096)(job_family)
+
+
 def linear_to_raw_matrix() -> np.ndarray:
     """(n_groups, n_raw_inputs) weights rolling linear-term contributions up to raw inputs."""
     matrix = np.zeros((len(LINEAR_GROUPS), len(RAW_INPUTS)), dtype=np.float64)
@@ -826,7 +832,7 @@ class LinearComponent:
         if group == "job_title":
             return _fold_title(values[0])
         if group == "job_family":
-            return job_family(values[0])
+            return _cached_job_family(values[0])
         if group in ("company_region", "residence_region"):
             return region(values[0])
         if group == "work_year":
@@ -836,16 +842,16 @@ class LinearComponent:
         if group == "experience_x_us":
             return f"{values[0]}|{values[1] == US_CODE}"
         if group == "family_x_experience":
-            return f"{job_family(values[0])}|{values[1]}"
+            return f"{_cached_job_family(values[0])}|{values[1]}"
         if group == "family_x_us":
-            return f"{job_family(values[0])}|{values[1] == US_CODE}"
+            return f"{_cached_job_family(values[0])}|{values[1] == US_CODE}"
         if group == "experience_x_year":
             return f"{values[0]}|{self._year(values[1])}"
         return str(values[0])
 
     def terms_one(self, profile: SalaryProfile) -> np.ndarray:
         """(1, n_groups) coefficient of each group for one profile."""
-        values = profile.as_dict()
+        values = {field: getattr(profile, field) for field in PROFILE_FIELDS}
         row = [
             self.coefficients[group].get(
                 self.key(group, *(values[s] for s in sources)), UNSEEN_COEFFICIENT

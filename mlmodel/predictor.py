@@ -18,6 +18,8 @@ baseline + Σ usd_i equals the reported integer estimate.
 
 from __future__ import annotations
 
+import ctypes
+import json
 import logging
 import math
 import os
@@ -37,11 +39,18 @@ from mlmodel.features import (
 )
 from mlmodel.profile import SalaryProfile
 
+try:  # XGBoost's ctypes library handle: see _CApiOneRow.
+    from xgboost.core import _LIB as _XGB_LIB
+except ImportError:  # pragma: no cover - depends on the installed XGBoost
+    _XGB_LIB = None
+
 logger = logging.getLogger(__name__)
 
 SINGLE_ROW_THREADS = 1
 LOG_EQUALITY_TOLERANCE = 1e-12
 CONTRIBUTION_DECIMALS = 2
+# Below 2**53 every whole float is exact, so float → int conversions cannot differ.
+_EXACT_INT_LIMIT = 2.0**53
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +137,130 @@ def _booster_from_ubj(raw: bytes, threads: int) -> xgb.Booster:
     return booster
 
 
+# One row's raw XGBoost outputs: point log estimate, the two log quantiles (as predicted, not
+# sorted) and the booster's approximate log contributions (features…, bias) as float32 values.
+OneRowOutputs = tuple[float, float, float, list[float]]
+
+
+def _public_one_row(point: xgb.Booster, quantile: xgb.Booster, row: np.ndarray) -> OneRowOutputs:
+    """The three predictions for one (1, n_features) row through the public Python API.
+
+    One DMatrix serves all three calls; ``Booster.predict`` on it returns exactly what
+    ``inplace_predict`` returns for the same row.
+    """
+    matrix = xgb.DMatrix(row, nthread=SINGLE_ROW_THREADS)
+    log_point = point.predict(matrix).reshape(1)
+    quantiles = quantile.predict(matrix).reshape(2)
+    contribs = point.predict(matrix, pred_contribs=True, approx_contribs=True)
+    return (
+        float(log_point[0]),
+        float(quantiles[0]),
+        float(quantiles[1]),
+        contribs.reshape(-1).tolist(),
+    )
+
+
+# The JSON arguments xgboost's Python wrapper passes for a DMatrix and for Booster.predict.
+_DMATRIX_CONFIG = json.dumps(
+    {"missing": math.nan, "nthread": SINGLE_ROW_THREADS, "data_split_mode": 0}
+).encode()
+
+
+def _predict_config(prediction_type: int) -> bytes:
+    return json.dumps(
+        {
+            "type": prediction_type,
+            "training": False,
+            "iteration_begin": 0,
+            "iteration_end": 0,
+            "strict_shape": False,
+        }
+    ).encode()
+
+
+_PREDICT_VALUE = _predict_config(0)
+_PREDICT_APPROX_CONTRIBS = _predict_config(3)
+
+
+def _row_interface(address: int, n_features: int) -> bytes:
+    """numpy's ``__array_interface__`` of a C-contiguous (1, n) float32 row, as JSON."""
+    return (
+        f'{{"data": [{address}, false], "strides": null, "descr": [["", "<f4"]], '
+        f'"typestr": "<f4", "shape": [1, {n_features}], "version": 3}}'
+    ).encode()
+
+
+class _CApiOneRow:
+    """The same three predictions as :func:`_public_one_row`, straight through XGBoost's C API.
+
+    For one row the Python wrapper (argument dispatch, JSON, array-interface classes, output
+    copies) costs more than the trees themselves: this calls the very same C functions with
+    the very same arguments (``XGDMatrixCreateFromDense`` then ``XGBoosterPredictFromDMatrix``
+    three times) and reads the few output floats directly. It reaches XGBoost's ctypes handle
+    (``xgboost.core._LIB``), so :class:`Predictor` only uses it after checking that it
+    reproduces the public API exactly, and falls back to the public API otherwise.
+    """
+
+    def __init__(self, lib: ctypes.CDLL, point: xgb.Booster, quantile: xgb.Booster, n: int):
+        self._lib = lib
+        self._point = point
+        self._quantile = quantile
+        self._n_features = n
+
+    def _check(self, status: int) -> None:
+        if status != 0:
+            raise xgb.core.XGBoostError(self._lib.XGBGetLastError().decode())
+
+    def _predict(
+        self, booster: xgb.Booster, matrix: ctypes.c_void_p, config: bytes, size: int
+    ) -> list[float]:
+        shape = ctypes.POINTER(ctypes.c_uint64)()
+        dims = ctypes.c_uint64()
+        out = ctypes.POINTER(ctypes.c_float)()
+        self._check(
+            self._lib.XGBoosterPredictFromDMatrix(
+                booster.handle,
+                matrix,
+                config,
+                ctypes.byref(shape),
+                ctypes.byref(dims),
+                ctypes.byref(out),
+            )
+        )
+        if math.prod(shape[: dims.value]) != size:
+            raise ValueError(f"Expected {size} prediction values, got shape {shape[: dims.value]}")
+        return out[:size]
+
+    def __call__(self, row: np.ndarray) -> OneRowOutputs:
+        if row.shape != (1, self._n_features) or row.dtype != np.float32:
+            raise ValueError(f"Expected a (1, {self._n_features}) float32 row.")
+        row = np.ascontiguousarray(row)
+        interface = _row_interface(row.__array_interface__["data"][0], self._n_features)
+        matrix = ctypes.c_void_p()
+        self._check(
+            self._lib.XGDMatrixCreateFromDense(interface, _DMATRIX_CONFIG, ctypes.byref(matrix))
+        )
+        try:
+            (log_point,) = self._predict(self._point, matrix, _PREDICT_VALUE, 1)
+            quantile_a, quantile_b = self._predict(self._quantile, matrix, _PREDICT_VALUE, 2)
+            contribs = self._predict(
+                self._point, matrix, _PREDICT_APPROX_CONTRIBS, self._n_features + 1
+            )
+        finally:
+            self._check(self._lib.XGDMatrixFree(matrix))
+        return log_point, quantile_a, quantile_b, contribs
+
+
+def _one_row_probes(n_features: int) -> list[np.ndarray]:
+    """Rows used to check the C-API path against the public API when a predictor loads."""
+    return [
+        np.zeros((1, n_features), dtype=np.float32),
+        np.full((1, n_features), np.nan, dtype=np.float32),
+        np.arange(n_features, dtype=np.float32).reshape(1, n_features),
+        np.linspace(-3.0, 12.0, n_features, dtype=np.float32).reshape(1, n_features),
+    ]
+
+
 class Predictor:
     """Immutable after construction; safe to share between threads for prediction."""
 
@@ -171,35 +304,120 @@ class Predictor:
                     f"Booster expects {booster.num_features()} features, encoder gives "
                     f"{n_features}."
                 )
+        self._one_row = self._choose_one_row_path(n_features)
+
+    def _choose_one_row_path(self, n_features: int):
+        """The C-API single-row path if it matches the public API on probe rows, else public."""
+
+        def public(row: np.ndarray) -> OneRowOutputs:
+            return _public_one_row(self._point_single, self._quantile_single, row)
+
+        if _XGB_LIB is None:
+            return public
+        try:
+            fast = _CApiOneRow(_XGB_LIB, self._point_single, self._quantile_single, n_features)
+            if all(fast(row) == public(row) for row in _one_row_probes(n_features)):
+                return fast
+            logger.warning("XGBoost C-API single-row path disagrees; using the Python API.")
+        except Exception:  # any failure just means: use the public API
+            logger.warning("XGBoost C-API single-row path unavailable.", exc_info=True)
+        return public
 
     @property
     def feature_names(self) -> tuple[str, ...]:
         return tuple(self.encoder.feature_names)
 
     def predict_one(self, profile: SalaryProfile) -> PointPrediction:
-        """Estimate, interval and per-input dollar contributions for one profile."""
+        """Estimate, interval and per-input dollar contributions for one profile.
+
+        Bit-for-bit the numbers of :meth:`predict_many` with contributions on a one-row batch,
+        but on the hot path of the API, so: one DMatrix shared by the three booster calls
+        (``Booster.predict`` on it equals ``inplace_predict`` exactly), made and used through
+        XGBoost's C API when that checked out at load time (:class:`_CApiOneRow`), and plain
+        floats instead of (1, n) array plumbing afterwards (:meth:`_one_from_outputs`).
+        """
         row = self.encoder.encode_one(profile)
         terms = self.linear.terms_one(profile) if self.linear is not None else None
-        log_point = self._blend(self._point_single.inplace_predict(row), terms)
-        log_quantiles = self._quantile_single.inplace_predict(row)
+        outputs = self._one_row(row)
+        fast = self._one_from_outputs(outputs, terms)
+        if fast is not None:
+            return fast
+        # Non-finite or huge values: let the vectorised code decide what they become.
+        log_point, quantile_a, quantile_b, contribs = outputs
+        log_point = self._blend(np.array([log_point]), terms)
+        log_quantiles = np.array([[quantile_a, quantile_b]])
         estimate, low, high = bound_predictions(log_point, log_quantiles, self.conformal_offset)
-        raw_contribs = self._point_single.predict(
-            xgb.DMatrix(row, nthread=SINGLE_ROW_THREADS),
-            pred_contribs=True,
-            approx_contribs=True,
+        baseline, usd = self._to_raw_usd(np.array([contribs]), terms, estimate)
+        return self._point_prediction(
+            int(estimate[0]), int(low[0]), int(high[0]), float(baseline[0]), usd[0].tolist()
         )
-        baseline, usd = self._to_raw_usd(raw_contribs, terms, estimate)
-        ranked = sorted(
-            zip(RAW_INPUTS, usd[0].tolist(), strict=True), key=lambda item: -abs(item[1])
-        )
+
+    def _point_prediction(
+        self, estimate: int, low: int, high: int, baseline: float, usd: list[float]
+    ) -> PointPrediction:
+        ranked = sorted(zip(RAW_INPUTS, usd, strict=True), key=lambda item: -abs(item[1]))
         return PointPrediction(
-            estimate_usd=int(estimate[0]),
-            interval_low_usd=int(low[0]),
-            interval_high_usd=int(high[0]),
+            estimate_usd=estimate,
+            interval_low_usd=low,
+            interval_high_usd=high,
             interval_level=self.interval_level,
-            baseline_usd=round(float(baseline[0]), CONTRIBUTION_DECIMALS),
+            baseline_usd=round(baseline, CONTRIBUTION_DECIMALS),
             contributions=[(name, round(value, CONTRIBUTION_DECIMALS)) for name, value in ranked],
         )
+
+    def _one_from_outputs(
+        self, outputs: OneRowOutputs, terms: np.ndarray | None
+    ) -> PointPrediction | None:
+        """One-row version of ``_blend`` + ``bound_predictions`` + ``_to_raw_usd``.
+
+        Every step is the same IEEE operation in the same order as the vectorised code (the
+        elementwise arithmetic on Python floats, the matrix products, sums and ``np.exp`` still
+        on numpy arrays of the same shapes), so the result is identical. Returns None when a
+        value is non-finite or too large for exact float → int conversion; the caller then
+        falls back to the vectorised code.
+        """
+        log_point, quantile_a, quantile_b, raw_contribs = outputs
+        contribs = np.array([raw_contribs], dtype=np.float64)
+        per_raw_input = contribs[:, :-1] @ self._rollup
+        log_bias = raw_contribs[-1]
+        linear = self.linear
+        if linear is not None and terms is not None:
+            weight = self.linear_weight
+            linear_log = linear.intercept + float(terms.sum(axis=1)[0])
+            log_point = (1.0 - weight) * log_point + weight * linear_log
+            linear_per_raw = linear.centred(terms) @ self._linear_rollup
+            per_raw_input = (1.0 - weight) * per_raw_input + weight * linear_per_raw
+            log_bias = (1.0 - weight) * log_bias + weight * linear.bias
+        log_estimate = log_bias + float(per_raw_input.sum(axis=1)[0])
+        if quantile_b < quantile_a:
+            quantile_a, quantile_b = quantile_b, quantile_a
+        offset = self.conformal_offset
+        logs = (log_point, quantile_a - offset, quantile_b + offset, log_bias, log_estimate)
+        if not math.isfinite(sum(logs)):
+            return None
+        point_exp, low_exp, high_exp, baseline, estimate_exp = np.exp(logs).tolist()
+        if not point_exp + high_exp + baseline + estimate_exp < _EXACT_INT_LIMIT:
+            return None
+        # bound_predictions: rint (half to even, like round), floor, ceil, then the ordering.
+        estimate = round(point_exp)
+        low = max(min(math.floor(low_exp), estimate), 0)
+        high = max(math.ceil(high_exp), estimate)
+        # log_contributions_to_usd
+        log_gap = log_estimate - log_bias
+        if abs(log_gap) < LOG_EQUALITY_TOLERANCE:
+            scale = estimate_exp
+        else:
+            scale = (estimate_exp - baseline) / log_gap
+        usd = per_raw_input * scale
+        # residual spreading, as in _to_raw_usd
+        residual = float(estimate) - baseline - float(usd.sum(axis=1)[0])
+        weights = np.abs(usd)
+        total = float(weights.sum(axis=1)[0])
+        if total > 0:
+            usd += weights / total * residual
+        else:
+            baseline = baseline + residual
+        return self._point_prediction(estimate, low, high, baseline, usd[0].tolist())
 
     def predict_many(
         self,

@@ -39,7 +39,8 @@ print(api_token_create(user=User.objects.get(username='bench'), name='bench')[1]
 export API_TOKEN
 echo "token: ${API_TOKEN:0:12}… ($(printf %s "$API_TOKEN" | wc -l) newlines, ${#API_TOKEN} chars)"
 
-.venv/bin/gunicorn portal.wsgi:application --bind "127.0.0.1:$PORT" --workers "$WORKERS" \
+.venv/bin/gunicorn portal.wsgi:application --config docker/gunicorn.conf.py \
+  --bind "127.0.0.1:$PORT" --workers "$WORKERS" \
   --access-logfile /dev/null --error-logfile var/bench-gunicorn.log &
 gunicorn_pid=$!
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
