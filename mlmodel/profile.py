@@ -140,6 +140,20 @@ class SalaryRow:
         return {column: flat[column] for column in DATASET_COLUMNS}
 
 
+# A typical profile: the API docs' example, the smoke test every model artifact must pass
+# before it is stored, and the tests' default.
+EXAMPLE_PROFILE = SalaryProfile(
+    job_title="Data Scientist",
+    experience_level="SE",
+    employment_type="FT",
+    company_location="US",
+    employee_residence="US",
+    remote_ratio=0,
+    company_size="M",
+    work_year=2024,
+)
+
+
 class ProfileError(ValueError):
     """Invalid input; ``errors`` maps each bad field to every human-readable problem found."""
 

@@ -24,7 +24,7 @@ from django.utils.dateparse import parse_datetime
 from mlmodel import loading, selectors
 from mlmodel.importing import ImportResult, salary_demo_data_create, salary_import_csv
 from mlmodel.models import ModelAction, ModelEvent, ModelStatus, ModelVersion, SalarySource
-from mlmodel.profile import SalaryProfile
+from mlmodel.profile import EXAMPLE_PROFILE, SalaryProfile
 from mlmodel.rollout import SINGLE_ARM, Arm, choose_arm
 from portal.exceptions import ServiceError
 
@@ -47,16 +47,7 @@ NO_MODEL_MESSAGE = (
     "(python manage.py ensure_active_model)."
 )
 # A profile every artifact must answer before it is stored: "it loads" includes "it predicts".
-SMOKE_TEST_PROFILE = SalaryProfile(
-    job_title="Data Scientist",
-    experience_level="SE",
-    employment_type="FT",
-    company_location="US",
-    employee_residence="US",
-    remote_ratio=0,
-    company_size="M",
-    work_year=2024,
-)
+SMOKE_TEST_PROFILE = EXAMPLE_PROFILE
 # ModelVersion fields a registration may set, with the JSON type each must have.
 METADATA_FIELDS: dict[str, type] = {
     "artifact_format": str,

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from mlmodel.profile import EXAMPLE_PROFILE
 from portal.accounts.models import ApiToken
 from portal.api.pagination import StandardPagination
 from portal.exceptions import ServiceError
@@ -122,16 +123,7 @@ class PredictionListCreateApi(APIView):
             OpenApiExample(
                 "Senior data scientist in the US",
                 request_only=True,
-                value={
-                    "job_title": "Data Scientist",
-                    "experience_level": "SE",
-                    "employment_type": "FT",
-                    "company_location": "US",
-                    "employee_residence": "US",
-                    "remote_ratio": 0,
-                    "company_size": "M",
-                    "work_year": 2024,
-                },
+                value=EXAMPLE_PROFILE.as_dict(),
             )
         ],
         tags=["predictions"],

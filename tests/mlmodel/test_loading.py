@@ -10,12 +10,12 @@ import pytest
 from mlmodel import loading
 from mlmodel.loading import readiness_check, serving_models
 from mlmodel.models import ModelVersion
-from mlmodel.profile import SalaryProfile
+from mlmodel.profile import EXAMPLE_PROFILE, SalaryProfile
 from mlmodel.services import ServedPrediction, model_version_activate, predict, predict_many
 from portal.exceptions import ServiceError
 from tests.conftest import REPO_ROOT, _test_database_url
 
-PROFILE = SalaryProfile("Data Scientist", "SE", "FT", "US", "US", 0, "M", 2024)
+PROFILE = EXAMPLE_PROFILE
 OTHER_PROFILE = SalaryProfile("Data Analyst", "EN", "PT", "GB", "GB", 100, "S", 2023)
 SUBPROCESS_TIMEOUT_SECONDS = 120
 STEADY_STATE_PREDICTIONS = 25

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from mlmodel.models import ModelAction, ModelEvent, ModelStatus, ModelVersion
-from mlmodel.profile import SalaryProfile
+from mlmodel.profile import EXAMPLE_PROFILE, SalaryProfile
 from mlmodel.services import (
     model_version_activate,
     model_version_export,
@@ -24,7 +24,7 @@ from portal.exceptions import ServiceError
 pytestmark = pytest.mark.django_db
 
 PROFILES = [
-    SalaryProfile("Data Scientist", "SE", "FT", "US", "US", 0, "M", 2024),
+    EXAMPLE_PROFILE,
     SalaryProfile("Data Engineer", "MI", "FT", "DE", "DE", 100, "L", 2023),
     SalaryProfile("Machine Learning Engineer", "EN", "CT", "IN", "IN", 50, "S", 2022),
 ]

@@ -4,20 +4,11 @@ import dataclasses
 
 import pytest
 
-from mlmodel.profile import PROFILE_FIELDS, SalaryProfile
+from mlmodel.profile import EXAMPLE_PROFILE, PROFILE_FIELDS
 from predictions.models import Channel
 from predictions.services import prediction_create
 
-PROFILE = SalaryProfile(
-    job_title="Data Scientist",
-    experience_level="SE",
-    employment_type="FT",
-    company_location="US",
-    employee_residence="US",
-    remote_ratio=0,
-    company_size="M",
-    work_year=2024,
-)
+PROFILE = EXAMPLE_PROFILE
 PROFILE_DATA = PROFILE.as_dict()
 GOOD_ROW = "Data Scientist,SE,FT,US,US,0,M,2024"
 
