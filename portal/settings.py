@@ -150,7 +150,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 60}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# Periodic jobs, each interval from the environment.
+BATCH_STALE_AFTER_SECONDS = env.int("BATCH_STALE_AFTER_SECONDS", default=2 * CELERY_TASK_TIME_LIMIT)
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "fail-stale-batch-jobs": {
+        "task": "predictions.batch_job_fail_stale_task",
+        "schedule": env.float("BATCH_SWEEP_INTERVAL_SECONDS", default=600.0),
+    },
+}
 
 # --- Auth and accounts ------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

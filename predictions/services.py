@@ -6,6 +6,7 @@ one transaction: a prediction is only ever shown to a user after its row exists.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import time
@@ -15,6 +16,7 @@ from itertools import islice
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from mlmodel import services as mlmodel_services
@@ -42,6 +44,10 @@ PREDICTION_NOT_STORED_MESSAGE = (
     "The estimate could not be saved, so it is not shown. Please try again in a moment."
 )
 REQUEST_ID_MAX_LENGTH = Prediction._meta.get_field("request_id").max_length
+JOB_STALE_MESSAGE = (
+    "This job stopped without finishing (its task was lost). Your file is kept; please upload "
+    "it again."
+)
 JOB_QUEUE_FAILED_MESSAGE = (
     "The job could not be queued: the background workers are unreachable. "
     "Please upload the file again in a few minutes."
@@ -323,6 +329,25 @@ def batch_job_fail(*, job_id: int, message: str) -> None:
     BatchJob.objects.filter(pk=job_id).exclude(status=JobStatus.SUCCEEDED).update(
         status=JobStatus.FAILED, message=message, finished_at=timezone.now()
     )
+
+
+def batch_job_fail_stale(*, now: datetime.datetime | None = None) -> int:
+    """Fail jobs that no worker can still be running, so none stays "pending" for ever.
+
+    A job is stale once it waited (pending) or ran longer than ``BATCH_STALE_AFTER_SECONDS``,
+    which is longer than the task time limit: by then its task was lost (a broker outage, a
+    purged queue). Its uploaded file stays on the job. Returns how many jobs were failed.
+    """
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(seconds=settings.BATCH_STALE_AFTER_SECONDS)
+    stale = BatchJob.objects.filter(
+        Q(status=JobStatus.PENDING, created_at__lt=cutoff)
+        | Q(status=JobStatus.RUNNING, started_at__lt=cutoff)
+    )
+    failed = stale.update(status=JobStatus.FAILED, message=JOB_STALE_MESSAGE, finished_at=now)
+    if failed:
+        logger.warning("failed stale batch jobs", extra={"count": failed})
+    return failed
 
 
 def _claim(job_id: int) -> BatchJob | None:
