@@ -9,7 +9,8 @@ import gc
 import os
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Measured on 2 cores (docs/benchmarks.md): 3 sync workers edge out 2; 4 lose to contention.
+workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 preload_app = True
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")

@@ -3,13 +3,13 @@
 # Bounded: two wrk runs of DURATION seconds each. Usage (from the repo root):
 #   bash tests/load/api_benchmark.sh            # needs wrk (apt-get install wrk)
 # Environment: PG_URL (server, default postgres://postgres@127.0.0.1:5432), REDIS_URL
-# (default redis://127.0.0.1:6379/13), DURATION (default 20), WORKERS (default 2).
+# (default redis://127.0.0.1:6379/13), DURATION (default 20), WORKERS (default 3).
 set -o errexit -o pipefail -o nounset
 cd "$(dirname "$0")/../.."
 
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
 DURATION="${DURATION:-20}"
-WORKERS="${WORKERS:-2}"
+WORKERS="${WORKERS:-3}"
 PORT="${PORT:-8765}"
 db="mlpaygrade_bench_$$"
 
