@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from feedback.models import MAX_COMMENT_LENGTH, Feedback, Rating
+from mlmodel.importing import salary_data_changed
 from mlmodel.models import ReviewStatus, SalaryRecord, SalarySource
 from mlmodel.profile import MAX_SALARY_USD, MIN_SALARY_USD
 from portal.exceptions import ServiceError
@@ -107,6 +108,8 @@ def _record_values(prediction: Prediction, salary: int) -> dict[str, object]:
 
 def _sync_training_record(feedback: Feedback, prediction: Prediction, salary: int | None) -> None:
     record = feedback.training_record
+    if salary is not None or record is not None:
+        transaction.on_commit(salary_data_changed)
     if salary is None:
         if record is not None:
             feedback.training_record = None
@@ -193,5 +196,7 @@ def feedback_training_review(*, feedback_ids: list[int], approve: bool) -> int:
     changed = SalaryRecord.objects.filter(
         pk__in=list(record_ids), review_status=ReviewStatus.PENDING, source=SalarySource.FEEDBACK
     ).update(review_status=status)
+    if changed:
+        transaction.on_commit(salary_data_changed)
     logger.info("feedback training rows reviewed", extra={"status": status, "count": changed})
     return changed

@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
 from mlmodel.models import ImportBatch, SalaryRecord, SalarySource
 from mlmodel.profile import DATASET_COLUMNS, ProfileError, SalaryRow, parse_salary_row
+from mlmodel.selectors import SALARY_DATA_GENERATION_KEY
 from portal.exceptions import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -261,6 +263,7 @@ def salary_import_csv(
         if existing is None:
             raise
         return _already_imported(file_name=path.name, batch=existing)
+    salary_data_changed()
     logger.info(
         "salary import done: %s rows from %s (batch %s, %s skipped)",
         inserted,
@@ -275,6 +278,14 @@ def salary_import_csv(
         imported_count=inserted,
         row_errors=tuple(validation.row_errors),
     )
+
+
+def salary_data_changed() -> None:
+    """Bump the salary-data generation so caches built from salary rows refresh at once."""
+    try:
+        cache.incr(SALARY_DATA_GENERATION_KEY)
+    except ValueError:
+        cache.add(SALARY_DATA_GENERATION_KEY, 1, timeout=None)
 
 
 def demo_data_sha256(*, rows: int, seed: int) -> str:
@@ -325,6 +336,7 @@ def salary_demo_data_create(
         raise ServiceError(
             {"demo_data": [f"The demo generator made an invalid row: {exc}"]}
         ) from exc
+    salary_data_changed()
     logger.info("demo data created: %s rows (seed %s, batch %s)", inserted, seed, batch.pk)
     return ImportResult(
         file_name=file_name, file_sha256=sha256, batch_id=batch.pk, imported_count=inserted

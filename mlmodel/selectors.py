@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
+from django.core.cache import cache
 from django.db.models import QuerySet
 
 from mlmodel.models import ModelStatus, ModelVersion, ReviewStatus, SalaryRecord, SalarySource
@@ -129,6 +130,14 @@ def model_version_previous_for_rollback() -> ModelVersion | None:
         if last_retirement is None or not last_retirement.details.get("rolled_back"):
             return candidate
     return None
+
+
+SALARY_DATA_GENERATION_KEY = "mlmodel:salary-data-generation"
+
+
+def salary_data_generation() -> int:
+    """A number that changes whenever the salary rows change: caches of them key on it."""
+    return int(cache.get(SALARY_DATA_GENERATION_KEY, 0))
 
 
 def salary_training_sources() -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from django.utils.text import slugify
 from mlmodel.features import job_family
 from mlmodel.models import ReviewStatus, SalaryRecord
 from mlmodel.profile import EXPERIENCE_LEVELS
-from mlmodel.selectors import salary_training_sources
+from mlmodel.selectors import salary_data_generation, salary_training_sources
 from predictions import batch
 from predictions.charts import Histogram, nice_step
 from predictions.models import BatchJob, Prediction
@@ -151,7 +151,15 @@ def market_histogram(*, experience_level: str, family: str) -> Histogram | None:
 
     ``None`` when there are too few approved salaries to draw anything meaningful.
     """
-    key = f"predictions:market:{MARKET_CACHE_VERSION}:{slugify(experience_level)}:{slugify(family)}"
+    key = ":".join(
+        (
+            "predictions:market",
+            str(MARKET_CACHE_VERSION),
+            str(salary_data_generation()),
+            slugify(experience_level),
+            slugify(family),
+        )
+    )
     cached = cache.get(key)
     if cached is not None:
         return cached or None

@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from mlmodel.importing import salary_import_csv
 from mlmodel.models import ReviewStatus, SalaryRecord, SalarySource
 from predictions import selectors
 from predictions.models import Prediction
@@ -91,3 +92,24 @@ def test_market_histogram_is_cached(django_assert_num_queries):
     with django_assert_num_queries(0):
         again = selectors.market_histogram(experience_level="MI", family="Data Analysis")
     assert again == first
+
+
+def test_market_histogram_refreshes_after_an_import(tmp_path):
+    # given a cached histogram of 35 mid-level analysts
+    SalaryRecord.objects.bulk_create([_salary("MI", "Data Analyst", 70_000) for _ in range(35)])
+    before = selectors.market_histogram(experience_level="MI", family="Data Analysis")
+
+    # when a file with 35 more analysts is imported
+    header = (
+        "work_year,experience_level,employment_type,job_title,salary,salary_currency,"
+        "salary_in_usd,employee_residence,remote_ratio,company_location,company_size"
+    )
+    row = "2024,MI,FT,Data Analyst,90000,USD,90000,US,0,US,M"
+    path = tmp_path / "more.csv"
+    path.write_text("\n".join([header] + [row] * 35) + "\n")
+    salary_import_csv(path=path)
+
+    # then the chart shows all 70 at once, not after the cache expires
+    after = selectors.market_histogram(experience_level="MI", family="Data Analysis")
+    assert before.sample_size == 35
+    assert after.sample_size == 70
