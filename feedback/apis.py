@@ -17,14 +17,16 @@ from feedback.serializers import (
     FeedbackPageSerializer,
 )
 from feedback.services import feedback_upsert
+from portal.api.openapi import (
+    NO_SUCH_PAGE,
+    NOT_AUTHENTICATED,
+    NOT_FOUND,
+    PAGE_PARAMETERS,
+    ErrorSerializer,
+)
 from portal.api.pagination import StandardPagination
 from portal.exceptions import ServiceError
 from predictions.parsers import BoundedJSONParser
-from predictions.serializers import PAGE_PARAMETERS, ErrorSerializer
-
-NOT_AUTHENTICATED = OpenApiResponse(ErrorSerializer, description="No or invalid credentials")
-NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Not found (or not yours)")
-NO_SUCH_PAGE = OpenApiResponse(ErrorSerializer, description="No such page (pages start at 1)")
 
 
 @method_decorator(feedback_limit, name="post")

@@ -6,7 +6,7 @@ from rest_framework import serializers
 from feedback.models import MAX_COMMENT_LENGTH, Feedback, Rating
 from mlmodel.models import ReviewStatus
 from mlmodel.profile import MAX_SALARY_USD, MIN_SALARY_USD
-from predictions.serializers import PageSerializer
+from portal.api.openapi import PageSerializer
 
 
 class FeedbackInputSerializer(serializers.Serializer):

@@ -1,19 +1,13 @@
 """Read-only API over the model registry: which versions serve predictions now."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mlmodel.selectors import model_version_metrics_summary, model_versions_serving
-
-ERROR_RESPONSE = inline_serializer(
-    name="ModelsError",
-    fields={
-        "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
-    },
-)
+from portal.api.openapi import NOT_AUTHENTICATED
 
 
 class ServingModelVersionSerializer(serializers.Serializer):
@@ -37,7 +31,7 @@ class ActiveModelVersionsApi(APIView):
     @extend_schema(
         responses={
             200: ServingModelVersionSerializer(many=True),
-            401: OpenApiResponse(ERROR_RESPONSE, description="No or invalid credentials"),
+            401: NOT_AUTHENTICATED,
         }
     )
     def get(self, request: Request) -> Response:

@@ -25,6 +25,17 @@ from rest_framework.views import APIView
 
 from mlmodel.profile import EXAMPLE_PROFILE
 from portal.accounts.models import ApiToken
+from portal.api.openapi import (
+    DEPENDENCY_DOWN,
+    INVALID,
+    NO_SUCH_PAGE,
+    NOT_AUTHENTICATED,
+    NOT_FOUND,
+    PAGE_PARAMETERS,
+    RATE_LIMITED,
+    UNSUPPORTED_MEDIA,
+    ErrorSerializer,
+)
 from portal.api.pagination import StandardPagination
 from portal.exceptions import ServiceError
 from predictions import selectors, services
@@ -33,13 +44,11 @@ from predictions.models import Channel, JobStatus
 from predictions.parsers import CSV_MEDIA_TYPE, BoundedJSONParser, CsvBodyParser
 from predictions.ratelimits import batch_limit, predict_limit
 from predictions.serializers import (
-    PAGE_PARAMETERS,
     BatchJobPageSerializer,
     BatchJobSerializer,
     BatchJobSummarySerializer,
     BatchResultSerializer,
     DateRangeQuerySerializer,
-    ErrorSerializer,
     PredictionOutputSerializer,
     PredictionPageSerializer,
     ProfileInputSerializer,
@@ -50,18 +59,7 @@ MULTIPART_MEDIA_TYPE = "multipart/form-data"
 UPLOAD_FIELD = "file"
 BODY_FILE_NAME = "body.csv"
 
-NOT_AUTHENTICATED = OpenApiResponse(ErrorSerializer, description="No or invalid credentials")
-NOT_FOUND = OpenApiResponse(ErrorSerializer, description="Not found (or not yours)")
-RATE_LIMITED = OpenApiResponse(
-    ErrorSerializer, description="Too many requests; retry after the Retry-After header"
-)
-INVALID = OpenApiResponse(ErrorSerializer, description="Invalid input; errors by field")
-UNSUPPORTED_MEDIA = OpenApiResponse(ErrorSerializer, description="Unsupported Content-Type")
 TOO_LARGE = OpenApiResponse(ErrorSerializer, description="File too large or too many rows")
-DEPENDENCY_DOWN = OpenApiResponse(
-    ErrorSerializer, description="A service it needs (cache, task queue) is down; retry later"
-)
-NO_SUCH_PAGE = OpenApiResponse(ErrorSerializer, description="No such page (pages start at 1)")
 NOT_ACCEPTABLE = OpenApiResponse(
     ErrorSerializer, description="The requested format or Accept type is not offered"
 )

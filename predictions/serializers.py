@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema_field
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
@@ -17,43 +17,13 @@ from mlmodel.profile import (
     ProfileError,
     parse_profile,
 )
-from portal.api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from portal.api.openapi import PageSerializer
 from predictions.display import feature_label
 from predictions.forms import EARLIEST_HISTORY_DATE
 from predictions.models import BatchJob, JobStatus, Prediction
 
 # Country names can be long ("United Kingdom of Great Britain and Northern Ireland").
 COUNTRY_MAX_LENGTH = 100
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The one error shape of the API (field name, or ``detail``, → messages)."""
-
-    errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        help_text='Field name → messages; errors about no single field are under "detail".',
-    )
-
-
-PAGE_PARAMETERS = [
-    OpenApiParameter(
-        "page", {"type": "integer", "minimum": 1}, description="Page number (from 1)."
-    ),
-    OpenApiParameter(
-        "page_size",
-        {"type": "integer", "minimum": 1},
-        description=f"Items per page (default {DEFAULT_PAGE_SIZE}; larger values are capped at "
-        f"{MAX_PAGE_SIZE}).",
-    ),
-]
-
-
-class PageSerializer(serializers.Serializer):
-    """A StandardPagination page; subclasses add ``results``."""
-
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
 
 
 class UpperChoiceField(serializers.ChoiceField):

@@ -3,7 +3,7 @@
 from django.contrib.auth import authenticate
 from django.utils.decorators import method_decorator
 from django_ratelimit.decorators import ratelimit
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -13,21 +13,12 @@ from rest_framework.views import APIView
 from portal.accounts import throttling
 from portal.accounts.selectors import api_token_list_for_user
 from portal.accounts.services import TOKEN_NAME_MAX_LENGTH, api_token_create, api_token_revoke
+from portal.api.openapi import NOT_AUTHENTICATED, ErrorSerializer, PageSerializer
 from portal.api.pagination import StandardPagination
 from portal.exceptions import ServiceError
 
 DEFAULT_TOKEN_NAME = "API token"  # noqa: S105 - a label, not a secret
 INVALID_CREDENTIALS_MESSAGE = "Unable to log in with the provided username and password."
-
-ERROR_RESPONSE = inline_serializer(
-    name="AccountsError",
-    fields={
-        "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
-    },
-)
-
-
-NOT_AUTHENTICATED = OpenApiResponse(ERROR_RESPONSE, description="No or invalid credentials")
 
 
 class TokenObtainInputSerializer(serializers.Serializer):
@@ -91,10 +82,10 @@ class ApiTokenObtainApi(APIView):
         request=TokenObtainInputSerializer,
         responses={
             201: TokenObtainOutputSerializer,
-            400: OpenApiResponse(ERROR_RESPONSE, description="Missing fields or bad credentials"),
-            429: OpenApiResponse(ERROR_RESPONSE, description="Too many attempts"),
+            400: OpenApiResponse(ErrorSerializer, description="Missing fields or bad credentials"),
+            429: OpenApiResponse(ErrorSerializer, description="Too many attempts"),
             503: OpenApiResponse(
-                ERROR_RESPONSE, description="A service it needs (the cache) is down; retry later"
+                ErrorSerializer, description="A service it needs (the cache) is down; retry later"
             ),
         },
         tags=["auth"],
@@ -111,10 +102,7 @@ class ApiTokenObtainApi(APIView):
         return Response(TokenObtainOutputSerializer(payload).data, status=status.HTTP_201_CREATED)
 
 
-class ApiTokenPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
+class ApiTokenPageSerializer(PageSerializer):
     results = ApiTokenOutputSerializer(many=True)
 
 
@@ -141,7 +129,7 @@ class ApiTokenRevokeApi(APIView):
         responses={
             204: OpenApiResponse(description="Revoked (revoking twice is harmless)"),
             401: NOT_AUTHENTICATED,
-            404: OpenApiResponse(ERROR_RESPONSE, description="Not one of your tokens"),
+            404: OpenApiResponse(ErrorSerializer, description="Not one of your tokens"),
         },
         tags=["auth"],
     )
