@@ -4,8 +4,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from feedback.models import MAX_COMMENT_LENGTH, Feedback, Rating
+from mlmodel.core.profile import MAX_SALARY_USD, MIN_SALARY_USD
 from mlmodel.models import ReviewStatus
-from mlmodel.profile import MAX_SALARY_USD, MIN_SALARY_USD
 from portal.api.openapi import PageSerializer
 
 

@@ -23,9 +23,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from feedback.models import MAX_COMMENT_LENGTH, Feedback, Rating
+from mlmodel.core.profile import MAX_SALARY_USD, MIN_SALARY_USD
 from mlmodel.importing import salary_data_changed
 from mlmodel.models import ReviewStatus, SalaryRecord, SalarySource
-from mlmodel.profile import MAX_SALARY_USD, MIN_SALARY_USD
 from portal.exceptions import ServiceError
 from predictions.models import Prediction
 

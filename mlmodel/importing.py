@@ -1,8 +1,8 @@
 """Streaming import of salary CSV files (and synthetic demo rows) into ``SalaryRecord``.
 
 A file is read twice, row by row, so memory does not grow with its size: pass 1 validates every
-row with :func:`mlmodel.profile.parse_salary_row` and hashes the bytes; pass 2 inserts the valid
-rows in chunks inside one transaction. Either every valid row lands or none does, and a file
+row with :func:`~mlmodel.core.profile.parse_salary_row` and hashes the bytes; pass 2 inserts the
+valid rows in chunks inside one transaction. Either every valid row lands or none does, and a file
 whose sha256 was imported before adds nothing.
 """
 
@@ -12,7 +12,7 @@ import codecs
 import csv
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -20,8 +20,8 @@ from typing import BinaryIO
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
+from mlmodel.core.profile import DATASET_COLUMNS, ProfileError, SalaryRow, parse_salary_row
 from mlmodel.models import ImportBatch, SalaryRecord, SalarySource
-from mlmodel.profile import DATASET_COLUMNS, ProfileError, SalaryRow, parse_salary_row
 from mlmodel.selectors import SALARY_DATA_GENERATION_KEY
 from portal.exceptions import ServiceError
 
@@ -32,7 +32,6 @@ HEADER_LINE = 1
 FILE_ENCODING = "utf-8-sig"
 IMPORT_SOURCES = (SalarySource.IMPORT, SalarySource.DEMO)
 DEMO_FINGERPRINT_FORMAT = "mlpaygrade-demo-data/1"
-DEMO_FILE_NAME_TEMPLATE = "demo data ({rows} rows, seed {seed})"
 STAGE_VALIDATE = "validate"
 STAGE_INSERT = "insert"
 
@@ -294,50 +293,46 @@ def demo_data_sha256(*, rows: int, seed: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def salary_demo_data_create(
-    *, rows: int, seed: int, progress: ProgressCallback | None = None
+def salary_rows_create(
+    *,
+    rows: Iterable[Mapping[str, object]],
+    total: int,
+    file_name: str,
+    file_sha256: str,
+    source: str,
+    progress: ProgressCallback | None = None,
 ) -> ImportResult:
-    """Insert synthetic demo rows (source=demo) once per ``(rows, seed)``."""
-    from mlmodel.demo_data import make_demo_dataframe
-
-    if rows <= 0:
-        raise ServiceError({"rows": ["The number of demo rows must be positive."]})
-    sha256 = demo_data_sha256(rows=rows, seed=seed)
-    file_name = DEMO_FILE_NAME_TEMPLATE.format(rows=rows, seed=seed)
-    existing = _existing_batch(sha256)
+    """Insert generated dataset rows as one batch, once per ``file_sha256``, all or nothing."""
+    _check_source(source)
+    existing = _existing_batch(file_sha256)
     if existing is not None:
         return _already_imported(file_name=file_name, batch=existing)
-    frame = make_demo_dataframe(n_rows=rows, seed=seed)
     try:
         with transaction.atomic():
             batch = ImportBatch.objects.create(
-                file_name=file_name, file_sha256=sha256, source=SalarySource.DEMO
+                file_name=file_name, file_sha256=file_sha256, source=source
             )
             records = (
                 _record(
                     parse_salary_row(raw),
-                    source=SalarySource.DEMO,
+                    source=source,
                     batch=batch,
                     line_number=HEADER_LINE + position,
                 )
-                for position, raw in enumerate(
-                    frame[list(DATASET_COLUMNS)].to_dict(orient="records"), start=1
-                )
+                for position, raw in enumerate(rows, start=1)
             )
-            inserted = _insert_in_chunks(records, total=len(frame), progress=progress)
+            inserted = _insert_in_chunks(records, total=total, progress=progress)
             batch.row_count = inserted
             batch.save(update_fields=["row_count"])
     except IntegrityError:
-        existing = _existing_batch(sha256)
+        existing = _existing_batch(file_sha256)
         if existing is None:
             raise
         return _already_imported(file_name=file_name, batch=existing)
     except ProfileError as exc:
-        raise ServiceError(
-            {"demo_data": [f"The demo generator made an invalid row: {exc}"]}
-        ) from exc
+        raise ServiceError({"rows": [f"{file_name} has an invalid row: {exc}"]}) from exc
     salary_data_changed()
-    logger.info("demo data created: %s rows (seed %s, batch %s)", inserted, seed, batch.pk)
+    logger.info("salary rows created: %s rows in %s (batch %s)", inserted, file_name, batch.pk)
     return ImportResult(
-        file_name=file_name, file_sha256=sha256, batch_id=batch.pk, imported_count=inserted
+        file_name=file_name, file_sha256=file_sha256, batch_id=batch.pk, imported_count=inserted
     )

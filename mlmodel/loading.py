@@ -22,10 +22,11 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from mlmodel import selectors
+from mlmodel.core.artifacts import ArtifactIntegrityError, load_predictor
 from mlmodel.selectors import ServingEntry
 
 if TYPE_CHECKING:
-    from mlmodel.predictor import Predictor
+    from mlmodel.core.predictor import Predictor
 
 logger = logging.getLogger(__name__)
 
@@ -154,8 +155,6 @@ class ModelRegistry:
             return cached
         if (entry.version_id, entry.artifact_sha256) in self._refused:
             return None
-        from mlmodel.artifacts import ArtifactIntegrityError, load_predictor
-
         try:
             data = selectors.model_version_artifact(version_id=entry.version_id)
             predictor = load_predictor(data, entry.artifact_sha256)

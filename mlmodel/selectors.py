@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-import pandas as pd
 from django.core.cache import cache
 from django.db.models import QuerySet
 
+from mlmodel.core.profile import DATASET_COLUMNS
 from mlmodel.models import ModelStatus, ModelVersion, ReviewStatus, SalaryRecord, SalarySource
-from mlmodel.profile import DATASET_COLUMNS
 from portal.exceptions import ServiceError
 
 REAL_SOURCES: tuple[str, ...] = (SalarySource.IMPORT, SalarySource.FEEDBACK)
@@ -148,8 +147,10 @@ def salary_training_sources() -> tuple[str, ...]:
     return (SalarySource.DEMO,)
 
 
-def salary_training_dataframe(*, include_sources: Iterable[str] | None = None) -> pd.DataFrame:
-    """Approved salary rows as a DataFrame with the 11 dataset columns plus ``source``.
+def salary_training_rows(
+    *, include_sources: Iterable[str] | None = None
+) -> tuple[tuple[str, ...], list[tuple]]:
+    """Approved salary rows: ``(columns, rows)`` with the 11 dataset columns plus ``source``.
 
     ``include_sources=None`` picks :func:`salary_training_sources`, so demo rows never dilute
     real data. Feedback rows count only once approved, like every other row.
@@ -162,4 +163,4 @@ def salary_training_dataframe(*, include_sources: Iterable[str] | None = None) -
         .values_list(*columns)
         .iterator(chunk_size=TRAINING_READ_CHUNK_SIZE)
     )
-    return pd.DataFrame.from_records(list(rows), columns=list(columns))
+    return columns, list(rows)

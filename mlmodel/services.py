@@ -1,5 +1,6 @@
-"""Model registry writes (train, register, activate, retire, roll back, export/import) and
-serving (``predict``). Every change to which model serves writes a ``ModelEvent``."""
+"""Model registry writes (register, activate, retire, roll back, export/import) and serving
+(``predict``); training lives in ``mlmodel.training_services``. Every change to which model
+serves writes a ``ModelEvent``."""
 
 from __future__ import annotations
 
@@ -8,12 +9,11 @@ import binascii
 import datetime
 import logging
 import os
-import platform
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -22,26 +22,18 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from mlmodel import loading, selectors
-from mlmodel.importing import ImportResult, salary_demo_data_create, salary_import_csv
-from mlmodel.models import ModelAction, ModelEvent, ModelStatus, ModelVersion, SalarySource
-from mlmodel.profile import EXAMPLE_PROFILE, SalaryProfile
-from mlmodel.rollout import SINGLE_ARM, Arm, choose_arm
+from mlmodel.core.artifacts import ArtifactIntegrityError, load_predictor, sha256_hex
+from mlmodel.core.profile import EXAMPLE_PROFILE, SalaryProfile
+from mlmodel.core.rollout import SINGLE_ARM, Arm, choose_arm, split_traffic
+from mlmodel.models import ModelAction, ModelEvent, ModelStatus, ModelVersion
 from portal.exceptions import ServiceError
-
-if TYPE_CHECKING:
-    from mlmodel.training import TrainedModel
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TRAINING_SEED = 42
 FULL_TRAFFIC = 100
-# training.train_production_model needs 5 folds x 20 distinct rows; say so before training.
-MIN_TRAINING_ROWS = 100
 MAX_VERSION_NUMBER_ATTEMPTS = 5
 GIT_TIMEOUT_SECONDS = 5
 EXPORT_FORMAT = "mlpaygrade-model-export/1"
-DEMO_MODEL_ROWS = 5_000
-DEMO_MODEL_SEED = 42
 NO_MODEL_MESSAGE = (
     "No model is active yet. An administrator must train or activate one "
     "(python manage.py ensure_active_model)."
@@ -183,22 +175,6 @@ def _locked_actives(*, exclude_pk: int | None = None) -> list[ModelVersion]:
     if exclude_pk is not None:
         actives = actives.exclude(pk=exclude_pk)
     return list(actives)
-
-
-def split_traffic(total: int, weights: Sequence[int]) -> list[int]:
-    """Split ``total`` percent in proportion to ``weights`` (largest remainder; sums exactly)."""
-    if not weights:
-        return []
-    weights = [max(weight, 0) for weight in weights]
-    if sum(weights) == 0:
-        weights = [1] * len(weights)
-    weight_sum = sum(weights)
-    exact = [total * weight / weight_sum for weight in weights]
-    shares = [int(value) for value in exact]
-    by_remainder = sorted(range(len(exact)), key=lambda i: (shares[i] - exact[i], i))
-    for index in by_remainder[: total - sum(shares)]:
-        shares[index] += 1
-    return shares
 
 
 def _retire(model_version: ModelVersion, *, actor, **details: Any) -> None:
@@ -384,8 +360,6 @@ def _trained_at(value: object) -> datetime.datetime:
 
 def _verified_predictor_sha256(artifact: bytes, metadata: Mapping[str, object]) -> str:
     """Refuse to store anything that does not load and predict: never store a broken model."""
-    from mlmodel.artifacts import ArtifactIntegrityError, load_predictor, sha256_hex
-
     if not isinstance(artifact, bytes | bytearray | memoryview) or not artifact:
         raise ServiceError({"artifact": ["The artifact is empty."]})
     sha256 = sha256_hex(bytes(artifact))
@@ -506,94 +480,6 @@ def git_revision() -> str:
     return completed.stdout.strip() if completed.returncode == 0 else ""
 
 
-def trained_model_metadata(
-    trained: TrainedModel,
-    *,
-    is_demo: bool,
-    notes: str = "",
-    training_data: Mapping[str, object] | None = None,
-) -> dict[str, object]:
-    """The ModelVersion fields for a freshly trained model (pure: no database)."""
-    from mlmodel.artifacts import ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION
-
-    evaluation = dict(trained.evaluation or {})
-    metrics: dict[str, object] = {
-        **evaluation,
-        "interval_level": trained.interval_level,
-        "calibration": trained.calibration,
-        "training_seconds": trained.training_seconds,
-    }
-    metrics["summary"] = selectors.metrics_summary(metrics)
-    return {
-        "artifact_format": f"{ARTIFACT_FORMAT}/{ARTIFACT_FORMAT_VERSION}",
-        "trained_at": timezone.now().isoformat(),
-        "metrics": metrics,
-        "training_data": {**trained.fingerprint, **dict(training_data or {})},
-        "hyperparameters": trained.hyperparameters,
-        "library_versions": {**trained.library_versions, "python": platform.python_version()},
-        "git_revision": git_revision(),
-        "is_demo": is_demo,
-        "notes": notes,
-    }
-
-
-def model_version_train(
-    *,
-    activate: bool = False,
-    seed: int = DEFAULT_TRAINING_SEED,
-    actor=None,
-    notes: str = "",
-    include_sources: Iterable[str] | None = None,
-    params: Mapping[str, Mapping[str, object]] | None = None,
-    evaluate: bool = True,
-) -> ModelVersion:
-    """Train on the approved rows in the database and register the result as a new version.
-
-    Training runs outside any transaction (it takes a while); only the insert is atomic.
-    """
-    from mlmodel.artifacts import artifact_bytes
-    from mlmodel.training import train_production_model
-
-    frame = selectors.salary_training_dataframe(include_sources=include_sources)
-    if len(frame) < MIN_TRAINING_ROWS:
-        raise ServiceError(
-            f"Too few training rows: {len(frame)} approved row(s), at least "
-            f"{MIN_TRAINING_ROWS} needed. Import data first (import_salaries or make_demo_data)."
-        )
-    sources = frame["source"].value_counts().to_dict()
-    is_demo = set(sources) == {SalarySource.DEMO}
-    try:
-        trained = train_production_model(
-            frame.drop(columns=["source"]), seed=seed, params=params, evaluate=evaluate
-        )
-    except ValueError as exc:
-        raise ServiceError(f"Cannot train on this data: {exc}") from exc
-    metadata = trained_model_metadata(
-        trained,
-        is_demo=is_demo,
-        notes=notes,
-        training_data={
-            "rows_raw": len(frame),
-            "sources": {str(name): int(count) for name, count in sorted(sources.items())},
-        },
-    )
-    return model_version_register(
-        artifact=artifact_bytes(trained), metadata=metadata, activate=activate, actor=actor
-    )
-
-
-def model_version_train_enqueue(
-    *, activate: bool = False, seed: int = DEFAULT_TRAINING_SEED, actor=None, notes: str = ""
-) -> None:
-    """Train in the background (Celery) once the current transaction commits."""
-    from mlmodel.tasks import model_train_task
-
-    actor_id = actor.pk if actor is not None else None
-    transaction.on_commit(
-        lambda: model_train_task.delay(activate=activate, seed=seed, actor_id=actor_id, notes=notes)
-    )
-
-
 # --------------------------------------------------------------------------------------------
 # Export / import
 # --------------------------------------------------------------------------------------------
@@ -637,8 +523,6 @@ def model_version_import(
         artifact = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ServiceError({"artifact_base64": ["The artifact is not valid base64."]}) from exc
-    from mlmodel.artifacts import sha256_hex
-
     if sha256_hex(artifact) != claimed:
         raise ServiceError(
             {"artifact_sha256": ["The artifact does not match its sha256: the file is corrupt."]}
@@ -659,46 +543,3 @@ def model_version_import(
         action=ModelAction.IMPORTED,
         event_details={"source_version": source_version},
     )
-
-
-# --------------------------------------------------------------------------------------------
-# Bootstrapping (make run)
-# --------------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class EnsureActiveResult:
-    already_active: tuple[ModelVersion, ...] = ()
-    trained: ModelVersion | None = None
-    data: ImportResult | None = None
-    used_demo_data: bool = False
-
-
-def model_version_ensure_active(
-    *,
-    csv_path: str | Path | None,
-    demo_rows: int = DEMO_MODEL_ROWS,
-    demo_seed: int = DEMO_MODEL_SEED,
-    seed: int = DEFAULT_TRAINING_SEED,
-    actor=None,
-) -> EnsureActiveResult:
-    """Make sure a model serves: keep the active one, else train on the real CSV (imported
-    once), else on synthetic demo data — a DEMO model that the UI labels as such."""
-    serving = selectors.model_versions_serving()
-    if serving:
-        return EnsureActiveResult(already_active=tuple(serving))
-    path = Path(csv_path) if csv_path else None
-    if path is not None and path.is_file():
-        data = salary_import_csv(path=path, source=SalarySource.IMPORT)
-        include_sources: tuple[str, ...] | None = None
-        used_demo = False
-    else:
-        data = salary_demo_data_create(rows=demo_rows, seed=demo_seed)
-        include_sources = (SalarySource.DEMO,)
-        used_demo = True
-    trained = model_version_train(
-        activate=True,
-        seed=seed,
-        actor=actor,
-        include_sources=include_sources,
-        notes="Trained by ensure_active_model" + (" on synthetic DEMO data." if used_demo else "."),
-    )
-    return EnsureActiveResult(trained=trained, data=data, used_demo_data=used_demo)

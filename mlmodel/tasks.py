@@ -6,7 +6,7 @@ from celery import shared_task
 from django.contrib.auth import get_user_model
 from django.db import OperationalError
 
-from mlmodel.services import DEFAULT_TRAINING_SEED, model_version_train
+from mlmodel.training_services import DEFAULT_TRAINING_SEED, model_version_train
 
 logger = logging.getLogger(__name__)
 

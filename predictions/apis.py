@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from mlmodel.profile import EXAMPLE_PROFILE
+from mlmodel.core.profile import EXAMPLE_PROFILE
 from portal.accounts.models import ApiToken
 from portal.api.openapi import (
     DEPENDENCY_DOWN,

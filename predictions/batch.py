@@ -1,10 +1,10 @@
 """Batch CSV in and out: read an uploaded file of job profiles, write the results file.
 
-Plain ``csv`` and :mod:`mlmodel.profile` only (no Django, no pandas), so the web request, the
+Plain ``csv`` and :mod:`mlmodel.core.profile` only (no Django, no pandas), so the web request, the
 API and the Celery task read and write files exactly the same way. Reading is split in two
 steps: :func:`read_table` is cheap (decode, header check, count rows) and runs inside the
 request to decide between answering now and queueing a job; :func:`parse_rows` validates every
-row with :func:`mlmodel.profile.parse_profile` and may run later in the worker.
+row with :func:`mlmodel.core.profile.parse_profile` and may run later in the worker.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import io
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from mlmodel.profile import PROFILE_FIELDS, ProfileError, SalaryProfile, parse_profile
+from mlmodel.core.profile import PROFILE_FIELDS, ProfileError, SalaryProfile, parse_profile
 
 LINE_COLUMN = "line"
 RESULT_COLUMNS: tuple[str, ...] = (

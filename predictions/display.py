@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from mlmodel.profile import (
+from mlmodel.core.profile import (
     COMPANY_SIZES,
     COUNTRIES,
     EMPLOYMENT_TYPES,

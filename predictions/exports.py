@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 
-from mlmodel.features import job_family
-from mlmodel.profile import PROFILE_FIELDS
+from mlmodel.core.profile import PROFILE_FIELDS
+from mlmodel.core.taxonomy import job_family
 from predictions.batch import spreadsheet_safe
 from predictions.models import Prediction
 

@@ -7,8 +7,7 @@ import datetime
 from django import forms
 from django.conf import settings
 
-from mlmodel.features import KNOWN_JOB_TITLES
-from mlmodel.profile import (
+from mlmodel.core.profile import (
     COMPANY_SIZES,
     COUNTRIES,
     EMPLOYMENT_TYPES,
@@ -22,6 +21,7 @@ from mlmodel.profile import (
     max_work_year,
     parse_profile,
 )
+from mlmodel.core.taxonomy import KNOWN_JOB_TITLES
 
 JOB_TITLE_DATALIST_ID = "job-titles"
 DEFAULT_COUNTRY = "US"

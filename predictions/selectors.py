@@ -11,9 +11,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
-from mlmodel.features import job_family
+from mlmodel.core.profile import EXPERIENCE_LEVELS
+from mlmodel.core.taxonomy import job_family
 from mlmodel.models import ReviewStatus, SalaryRecord
-from mlmodel.profile import EXPERIENCE_LEVELS
 from mlmodel.selectors import salary_data_generation, salary_training_sources
 from predictions import batch
 from predictions.charts import Histogram, nice_step

@@ -6,8 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from mlmodel.features import job_family
-from mlmodel.profile import (
+from mlmodel.core.profile import (
     COMPANY_SIZES,
     EMPLOYMENT_TYPES,
     EXPERIENCE_LEVELS,
@@ -17,6 +16,7 @@ from mlmodel.profile import (
     ProfileError,
     parse_profile,
 )
+from mlmodel.core.taxonomy import job_family
 from portal.api.openapi import PageSerializer
 from predictions.display import feature_label
 from predictions.forms import EARLIEST_HISTORY_DATE

@@ -20,8 +20,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mlmodel import services as mlmodel_services
+from mlmodel.core.profile import SalaryProfile
 from mlmodel.models import ModelVersion
-from mlmodel.profile import SalaryProfile
 from mlmodel.services import ServedPrediction
 from portal.exceptions import ServiceError
 from predictions import batch

@@ -23,8 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from feedback.forms import FeedbackForm
 from feedback.selectors import feedback_get_for_prediction
-from mlmodel.features import KNOWN_JOB_TITLES, job_family
-from mlmodel.profile import (
+from mlmodel.core.profile import (
     COMPANY_SIZES,
     COUNTRIES,
     EMPLOYMENT_TYPES,
@@ -32,6 +31,7 @@ from mlmodel.profile import (
     PROFILE_FIELDS,
     REMOTE_RATIOS,
 )
+from mlmodel.core.taxonomy import KNOWN_JOB_TITLES, job_family
 from portal.exceptions import ServiceError
 from predictions import selectors, services
 from predictions.batch import result_file_name

@@ -194,10 +194,10 @@ TEST_MODEL_SEED = 7
 @pytest.fixture(scope="session")
 def trained_demo_artifact() -> tuple[bytes, dict]:
     """A small model trained once per session on demo data: ``(artifact_bytes, metadata)``."""
-    from mlmodel.artifacts import artifact_bytes
-    from mlmodel.demo_data import make_demo_dataframe
-    from mlmodel.services import trained_model_metadata
-    from mlmodel.training import train_production_model
+    from mlmodel.core.artifacts import artifact_bytes
+    from mlmodel.core.train.demo_data import make_demo_dataframe
+    from mlmodel.core.train.production import train_production_model
+    from mlmodel.training_services import trained_model_metadata
 
     frame = make_demo_dataframe(n_rows=TEST_MODEL_ROWS, seed=TEST_MODEL_SEED)
     trained = train_production_model(

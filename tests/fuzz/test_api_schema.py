@@ -11,7 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlmodel.profile import PROFILE_FIELDS
+from mlmodel.core.profile import PROFILE_FIELDS
 from portal.wsgi import application
 from tests.predictions.conftest import GOOD_ROW
 

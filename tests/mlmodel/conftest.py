@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from mlmodel.profile import DATASET_COLUMNS
+from mlmodel.core.profile import DATASET_COLUMNS
 
 VALID_ROWS = [
     ["2024", "MI", "FT", "Data Scientist", "120000", "USD", "120000", "US", "0", "US", "M"],
@@ -47,12 +47,12 @@ def csv_file(tmp_path):
 @pytest.fixture
 def fast_training(monkeypatch):
     """Small, single-threaded training and baseline defaults: a test trains in seconds."""
-    from mlmodel import baselines, training
+    from mlmodel.core.train import baselines, fitting
     from tests.conftest import FAST_TRAINING_PARAMS
 
     for group, defaults in (
-        ("point", training.DEFAULT_POINT_PARAMS),
-        ("quantile", training.DEFAULT_QUANTILE_PARAMS),
+        ("point", fitting.DEFAULT_POINT_PARAMS),
+        ("quantile", fitting.DEFAULT_QUANTILE_PARAMS),
     ):
         for name, value in FAST_TRAINING_PARAMS[group].items():
             monkeypatch.setitem(defaults, name, value)

@@ -5,8 +5,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from mlmodel.core.profile import DATASET_COLUMNS
 from mlmodel.models import ImportBatch, ModelStatus, ModelVersion, SalaryRecord, SalarySource
-from mlmodel.profile import DATASET_COLUMNS
 from mlmodel.services import model_version_activate
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ def test_ensure_active_model_does_nothing_when_a_model_is_active(active_model_ve
 
 def test_ensure_active_model_imports_the_csv_once_and_trains(fast_training, tmp_path):
     # given
-    from mlmodel.demo_data import make_demo_dataframe
+    from mlmodel.core.train.demo_data import make_demo_dataframe
 
     path = tmp_path / "salaries.csv"
     make_demo_dataframe(n_rows=BOOTSTRAP_ROWS, seed=11)[list(DATASET_COLUMNS)].to_csv(

@@ -8,8 +8,9 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from mlmodel import importing
-from mlmodel.importing import SalaryImportInvalid, salary_demo_data_create, salary_import_csv
+from mlmodel.importing import SalaryImportInvalid, salary_import_csv
 from mlmodel.models import ImportBatch, SalaryRecord, SalarySource
+from mlmodel.training_services import salary_demo_data_create
 from portal.exceptions import ServiceError
 from tests.mlmodel.conftest import VALID_ROWS
 

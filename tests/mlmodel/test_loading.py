@@ -8,9 +8,9 @@ import sys
 import pytest
 
 from mlmodel import loading
+from mlmodel.core.profile import EXAMPLE_PROFILE, SalaryProfile
 from mlmodel.loading import readiness_check, serving_models
 from mlmodel.models import ModelVersion
-from mlmodel.profile import EXAMPLE_PROFILE, SalaryProfile
 from mlmodel.services import ServedPrediction, model_version_activate, predict, predict_many
 from portal.exceptions import ServiceError
 from tests.conftest import REPO_ROOT, _test_database_url

@@ -4,8 +4,8 @@ import pytest
 from django.db import IntegrityError
 from django.urls import reverse
 
-from mlmodel.importing import salary_demo_data_create
 from mlmodel.models import ModelAction, ModelEvent, ModelStatus, ModelVersion, SalaryRecord
+from mlmodel.training_services import salary_demo_data_create
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from mlmodel.core.profile import EXAMPLE_PROFILE, SalaryProfile
 from mlmodel.models import ModelAction, ModelEvent, ModelStatus, ModelVersion
-from mlmodel.profile import EXAMPLE_PROFILE, SalaryProfile
 from mlmodel.services import (
     model_version_activate,
     model_version_export,
@@ -17,7 +17,6 @@ from mlmodel.services import (
     model_version_retire,
     model_version_rollback,
     predict,
-    split_traffic,
 )
 from portal.exceptions import ServiceError
 
@@ -244,14 +243,6 @@ def test_rollback_skips_versions_that_never_served(register_version):
 
     # then
     assert _status(1) == (ModelStatus.ACTIVE, 100)
-
-
-def test_split_traffic_always_sums_exactly():
-    # when / then
-    assert split_traffic(100, [1, 1, 1]) == [34, 33, 33]
-    assert split_traffic(70, [50, 50]) == [35, 35]
-    assert split_traffic(99, [0, 0]) == [50, 49]
-    assert sum(split_traffic(37, [13, 29, 58])) == 37
 
 
 def test_export_import_round_trip_gives_identical_predictions(

@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from mlmodel.profile import EXAMPLE_PROFILE, PROFILE_FIELDS
+from mlmodel.core.profile import EXAMPLE_PROFILE, PROFILE_FIELDS
 from predictions.models import Channel
 from predictions.services import prediction_create
 

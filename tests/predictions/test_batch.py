@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from mlmodel.profile import PROFILE_FIELDS
+from mlmodel.core.profile import PROFILE_FIELDS
 from predictions import batch
 
 HEADER = ",".join(PROFILE_FIELDS)

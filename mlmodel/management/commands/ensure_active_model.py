@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mlmodel.services import DEMO_MODEL_ROWS, model_version_ensure_active
+from mlmodel.training_services import DEMO_MODEL_ROWS, model_version_ensure_active
 from portal.exceptions import ServiceError
 
 

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mlmodel.importing import salary_demo_data_create
 from mlmodel.management.commands._progress import progress_bars
+from mlmodel.training_services import salary_demo_data_create
 from portal.exceptions import ServiceError
 
 DEFAULT_DEMO_ROWS = 5_000

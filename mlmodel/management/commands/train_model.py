@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mlmodel.management.commands._metrics import metrics_table
 from mlmodel.models import SalarySource
-from mlmodel.services import DEFAULT_TRAINING_SEED, model_version_train
+from mlmodel.training_services import DEFAULT_TRAINING_SEED, model_version_train
 from portal.exceptions import ServiceError
 
 

@@ -8,12 +8,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlmodel import training
-from mlmodel.baselines import NaiveMedian, OriginalRecipe, job_category
-from mlmodel.demo_data import make_demo_dataframe
-from mlmodel.profile import DATASET_COLUMNS
+from mlmodel.core.predictor import Predictor
+from mlmodel.core.profile import DATASET_COLUMNS
+from mlmodel.core.train.baselines import NaiveMedian, OriginalRecipe, job_category
+from mlmodel.core.train.conformal import conformal_offset, cqr_scores
+from mlmodel.core.train.data import data_fingerprint, load_csv, prepare_frame
+from mlmodel.core.train.demo_data import make_demo_dataframe
+from mlmodel.core.train.fitting import DEFAULT_SEED, fit_salary_model
+from mlmodel.core.train.linear_fit import fit_linear_component
+from mlmodel.core.train.production import train_production_model
+from mlmodel.core.train.protocols import (
+    evaluate_protocols,
+    regression_metrics,
+    run_production_protocol,
+    run_seed_protocol,
+)
 
-DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared/data/salaries.csv"
+DEFAULT_DATA = Path(__file__).resolve().parents[5] / "shared/data/salaries.csv"
 ORIGINAL_TEST_MAE = 48_512
 SANE_COVERAGE = (0.85, 0.95)
 MAX_SANE_WIDTH = 200_000
@@ -32,7 +43,7 @@ def demo_frame():
 def fit_spy(monkeypatch):
     """Record the work years of every frame any model (ours or baseline) is fitted on."""
     seen: list[set[int]] = []
-    real_fit_model = training.fit_salary_model
+    real_fit_model = fit_salary_model
 
     def spy_fit_model(train, **kwargs):
         seen.append(set(train["work_year"].unique().tolist()))
@@ -47,21 +58,22 @@ def fit_spy(monkeypatch):
 
         monkeypatch.setattr(cls, "fit", spy)
 
-    real_fit_linear = training.fit_linear_component
+    real_fit_linear = fit_linear_component
 
     def spy_fit_linear(train, log_target, alpha):
         seen.append(set(train["work_year"].unique().tolist()))
         return real_fit_linear(train, log_target, alpha)
 
-    monkeypatch.setattr(training, "fit_salary_model", spy_fit_model)
-    monkeypatch.setattr(training, "fit_linear_component", spy_fit_linear)
+    for module in ("mlmodel.core.train.fitting", "mlmodel.core.train.protocols"):
+        monkeypatch.setattr(f"{module}.fit_salary_model", spy_fit_model)
+    monkeypatch.setattr("mlmodel.core.train.fitting.fit_linear_component", spy_fit_linear)
     wrap(OriginalRecipe)
     wrap(NaiveMedian)
     return seen
 
 
 def test_seed_protocol_never_fits_on_validation_or_test_years(demo_frame, fit_spy):
-    report = training.run_seed_protocol(demo_frame, seed=1)
+    report = run_seed_protocol(demo_frame, seed=1)
     assert fit_spy, "no fit was observed"
     for years in fit_spy:
         assert years <= {2020, 2021, 2022}
@@ -74,7 +86,7 @@ def test_seed_protocol_never_fits_on_validation_or_test_years(demo_frame, fit_sp
 
 
 def test_production_protocol_never_fits_on_the_test_year(demo_frame, fit_spy):
-    report = training.run_production_protocol(demo_frame, seed=1)
+    report = run_production_protocol(demo_frame, seed=1)
     assert len(fit_spy) > 3
     for years in fit_spy:
         assert 2024 not in years
@@ -85,7 +97,7 @@ def test_production_protocol_never_fits_on_the_test_year(demo_frame, fit_spy):
 
 def test_deduplicates_before_splitting(demo_frame):
     doubled = pd.concat([demo_frame, demo_frame.iloc[:500]], ignore_index=True)
-    result = training.evaluate_protocols(doubled, seed=1)
+    result = evaluate_protocols(doubled, seed=1)
     distinct = len(demo_frame.drop_duplicates())
     assert result["rows_raw"] == len(doubled)
     assert result["rows_deduplicated"] == distinct
@@ -96,22 +108,22 @@ def test_deduplicates_before_splitting(demo_frame):
 
 def test_conformal_offset_uses_finite_sample_rank():
     scores = np.arange(1, 101, dtype=float)
-    assert training.conformal_offset(scores, 0.9) == 91.0
-    assert training.conformal_offset(np.array([0.5]), 0.9) == 0.5
+    assert conformal_offset(scores, 0.9) == 91.0
+    assert conformal_offset(np.array([0.5]), 0.9) == 0.5
     with pytest.raises(ValueError):
-        training.conformal_offset(np.array([]), 0.9)
+        conformal_offset(np.array([]), 0.9)
 
 
 def test_cqr_scores_sign():
     quantiles = np.array([[1.0, 2.0], [1.0, 2.0], [2.0, 1.0]])
-    scores = training.cqr_scores(quantiles, np.array([1.5, 3.0, 0.0]))
+    scores = cqr_scores(quantiles, np.array([1.5, 3.0, 0.0]))
     assert scores.tolist() == [-0.5, 1.0, 1.0]
 
 
 def test_metrics_shape_and_json():
     frame = make_demo_dataframe(300, seed=4)
     estimate = frame["salary_in_usd"].to_numpy() * 1.1
-    metrics = training.regression_metrics(frame, estimate, estimate * 0.5, estimate * 1.5)
+    metrics = regression_metrics(frame, estimate, estimate * 0.5, estimate * 1.5)
     for key in ("mae", "median_ae", "r2", "mae_by_experience_level", "mae_by_region"):
         assert key in metrics
     assert 0.0 <= metrics["coverage"] <= 1.0
@@ -122,17 +134,17 @@ def test_metrics_shape_and_json():
 
 def test_fingerprint_ignores_row_order(demo_frame):
     shuffled = demo_frame.sample(frac=1.0, random_state=0)
-    first = training.data_fingerprint(demo_frame)
-    assert first == training.data_fingerprint(shuffled)
+    first = data_fingerprint(demo_frame)
+    assert first == data_fingerprint(shuffled)
     assert first["rows"] == len(demo_frame)
     changed = demo_frame.copy()
     changed.loc[0, "salary_in_usd"] += 1
-    assert training.data_fingerprint(changed)["sha256"] != first["sha256"]
+    assert data_fingerprint(changed)["sha256"] != first["sha256"]
 
 
 def test_prepare_frame_rejects_missing_columns(demo_frame):
     with pytest.raises(ValueError, match="missing columns"):
-        training.prepare_frame(demo_frame.drop(columns=["job_title"]))
+        prepare_frame(demo_frame.drop(columns=["job_title"]))
 
 
 def test_original_job_category_buckets():
@@ -143,19 +155,19 @@ def test_original_job_category_buckets():
 
 
 def test_production_model_on_demo_data(demo_frame):
-    trained = training.train_production_model(demo_frame, seed=5, evaluate=False)
+    trained = train_production_model(demo_frame, seed=5, evaluate=False)
     assert trained.fingerprint["years"] == [2020, 2021, 2022, 2023, 2024]
     assert trained.calibration["validation"].startswith("cross-fitted on 2024")
     assert trained.hyperparameters["seed"] == 5
     assert trained.conformal_offset == pytest.approx(trained.calibration["conformal_offset"])
     json.dumps(trained.hyperparameters)
-    prediction = trained.predictor().predict_many(demo_frame.head(50))
+    prediction = Predictor.from_bundle(trained).predict_many(demo_frame.head(50))
     assert (prediction.interval_low_usd <= prediction.estimate_usd).all()
 
 
 def test_train_rejects_tiny_data():
     with pytest.raises(ValueError, match="distinct rows"):
-        training.train_production_model(make_demo_dataframe(20, seed=0), seed=0)
+        train_production_model(make_demo_dataframe(20, seed=0), seed=0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,9 +178,9 @@ def real_trained():
     path = real_data_path()
     if not path.exists():
         pytest.skip(f"real salaries file not found at {path} (set SALARIES_CSV)")
-    frame = training.load_csv(path)
+    frame = load_csv(path)
     assert list(frame.columns) == list(DATASET_COLUMNS)
-    return training.train_production_model(frame, seed=training.DEFAULT_SEED)
+    return train_production_model(frame, seed=DEFAULT_SEED)
 
 
 @pytest.mark.real_data

@@ -2,9 +2,9 @@
 
 import pytest
 
-from mlmodel.demo_data import TARGET_MEDIAN_USD, make_demo_dataframe
-from mlmodel.features import KNOWN_JOB_TITLES
-from mlmodel.profile import DATASET_COLUMNS, parse_salary_row
+from mlmodel.core.profile import DATASET_COLUMNS, parse_salary_row
+from mlmodel.core.taxonomy import KNOWN_JOB_TITLES
+from mlmodel.core.train.demo_data import TARGET_MEDIAN_USD, make_demo_dataframe
 
 MEDIAN_TOLERANCE = 0.10
 US_SHARE_RANGE = (0.75, 0.85)

@@ -8,8 +8,10 @@ Layout (stdlib ``zipfile``, fixed timestamps so identical models give identical 
     point.ubj            XGBoost booster, log-salary point estimate
     quantile.ubj         XGBoost booster, two-output log quantiles
 
-Loading verifies the sha256 first, then every structural expectation, and turns any failure
-into :class:`ArtifactIntegrityError`. No pickle anywhere. Pure Python: no Django import.
+A :class:`~mlmodel.core.bundle.ModelBundle` goes in (:func:`artifact_bytes`) and comes back out
+(:func:`read_bundle`). Reading verifies the sha256 first, then every structural expectation, and
+turns any failure into :class:`ArtifactIntegrityError`. No pickle anywhere; no Django, no
+training stack.
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ import logging
 import math
 import zipfile
 
-from mlmodel.features import FEATURE_NAMES, FeatureEncoder, LinearComponent
-from mlmodel.predictor import Predictor
-from mlmodel.training import TrainedModel
+from mlmodel.core.bundle import ModelBundle
+from mlmodel.core.encoding import FEATURE_NAMES
+from mlmodel.core.predictor import Predictor
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +58,7 @@ def _json_bytes(payload: dict) -> bytes:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
 
 
-def build_manifest(trained: TrainedModel) -> dict:
+def build_manifest(trained: ModelBundle) -> dict:
     return {
         "format": ARTIFACT_FORMAT,
         "format_version": ARTIFACT_FORMAT_VERSION,
@@ -80,7 +82,7 @@ def build_manifest(trained: TrainedModel) -> dict:
     }
 
 
-def artifact_bytes(trained: TrainedModel) -> bytes:
+def artifact_bytes(trained: ModelBundle) -> bytes:
     """Serialise a trained model to the artifact blob (deterministic for the same model)."""
     members = {
         MANIFEST_NAME: _json_bytes(build_manifest(trained)),
@@ -163,8 +165,8 @@ def read_manifest(data: bytes) -> dict:
     return _parse_json(_read_members(data)[MANIFEST_NAME], MANIFEST_NAME)
 
 
-def load_predictor(data: bytes, expected_sha256: str) -> Predictor:
-    """Verify and load an artifact; refuses anything whose sha256 or structure is off."""
+def read_bundle(data: bytes, expected_sha256: str) -> tuple[ModelBundle, dict]:
+    """Verify an artifact and read it back: ``(bundle, manifest without member checksums)``."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise ArtifactIntegrityError(f"Artifact must be bytes, got {type(data).__name__}.")
     data = bytes(data)
@@ -179,23 +181,33 @@ def load_predictor(data: bytes, expected_sha256: str) -> Predictor:
     members = _read_members(data)
     manifest = _parse_json(members[MANIFEST_NAME], MANIFEST_NAME)
     level, offset, linear_weight = _check_manifest(manifest, members)
-    preprocessing = _parse_json(members[PREPROCESSING_NAME], PREPROCESSING_NAME)
-    linear_spec = _parse_json(members[LINEAR_NAME], LINEAR_NAME)
+    metadata = {key: manifest[key] for key in manifest if key != "members"}
+    bundle = ModelBundle(
+        preprocessing_spec=_parse_json(members[PREPROCESSING_NAME], PREPROCESSING_NAME),
+        point_model_ubj=members[POINT_MODEL_NAME],
+        quantile_model_ubj=members[QUANTILE_MODEL_NAME],
+        linear_spec=_parse_json(members[LINEAR_NAME], LINEAR_NAME),
+        linear_weight=linear_weight,
+        conformal_offset=offset,
+        interval_level=level,
+        feature_names=tuple(manifest["feature_names"]),
+        hyperparameters=manifest.get("hyperparameters") or {},
+        calibration=manifest.get("calibration") or {},
+        fingerprint=manifest.get("training_data") or {},
+        library_versions=manifest.get("library_versions") or {},
+        training_seconds=float(manifest.get("training_seconds") or 0.0),
+        evaluation=manifest.get("evaluation"),
+    )
+    return bundle, metadata
+
+
+def load_predictor(data: bytes, expected_sha256: str) -> Predictor:
+    """Verify and load an artifact; refuses anything whose sha256 or structure is off."""
+    bundle, metadata = read_bundle(data, expected_sha256)
     try:
-        predictor = Predictor(
-            FeatureEncoder.from_spec(preprocessing),
-            members[POINT_MODEL_NAME],
-            members[QUANTILE_MODEL_NAME],
-            offset,
-            level,
-            metadata={key: manifest[key] for key in manifest if key != "members"},
-            linear=LinearComponent.from_spec(linear_spec),
-            linear_weight=linear_weight,
-        )
-    except ArtifactIntegrityError:
-        raise
+        predictor = Predictor.from_bundle(bundle, metadata=metadata)
     except Exception as exc:
-        # XGBoost raises XGBoostError (and others) on malformed boosters; never let them leak.
+        # libxgboost and the spec readers raise on malformed content; never let them leak.
         raise ArtifactIntegrityError(f"Artifact content could not be loaded: {exc}") from exc
-    logger.info("Loaded model artifact %s", actual[:12])
+    logger.info("Loaded model artifact %s", str(expected_sha256)[:12])
     return predictor

@@ -12,7 +12,8 @@ import logging
 import numpy as np
 import pandas as pd
 
-from mlmodel.features import (
+from mlmodel.core.profile import DATASET_COLUMNS
+from mlmodel.core.taxonomy import (
     FAMILY_ANALYTICS_ENGINEERING,
     FAMILY_BUSINESS_INTELLIGENCE,
     FAMILY_DATA_ANALYSIS,
@@ -28,7 +29,6 @@ from mlmodel.features import (
     KNOWN_JOB_TITLES,
     job_family,
 )
-from mlmodel.profile import DATASET_COLUMNS
 
 logger = logging.getLogger(__name__)
 

@@ -83,3 +83,19 @@ def choose_arm(arms: Sequence[Arm], *, subject_key: str | None) -> Assignment:
             return Assignment(version_id=arm.version_id, experiment_arm=arm.label)
     last = ordered[-1]
     return Assignment(version_id=last.version_id, experiment_arm=last.label)
+
+
+def split_traffic(total: int, weights: Sequence[int]) -> list[int]:
+    """Split ``total`` percent in proportion to ``weights`` (largest remainder; sums exactly)."""
+    if not weights:
+        return []
+    weights = [max(weight, 0) for weight in weights]
+    if sum(weights) == 0:
+        weights = [1] * len(weights)
+    weight_sum = sum(weights)
+    exact = [total * weight / weight_sum for weight in weights]
+    shares = [int(value) for value in exact]
+    by_remainder = sorted(range(len(exact)), key=lambda i: (shares[i] - exact[i], i))
+    for index in by_remainder[: total - sum(shares)]:
+        shares[index] += 1
+    return shares

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from mlmodel.profile import (
+from mlmodel.core.profile import (
     COMPANY_SIZES,
     COUNTRIES,
     EMPLOYMENT_TYPES,

@@ -2,20 +2,18 @@
 
 import math
 
-import numpy as np
 import pytest
 
-from mlmodel import predictor as predictor_module
-from mlmodel.artifacts import load_predictor, sha256_hex
-from mlmodel.demo_data import make_demo_dataframe
-from mlmodel.features import RAW_INPUTS
-from mlmodel.predictor import (
+from mlmodel.core.artifacts import load_predictor, sha256_hex
+from mlmodel.core.encoding import RAW_INPUTS
+from mlmodel.core.predictor import (
     CONTRIBUTION_DECIMALS,
     PointPrediction,
     Predictor,
-    _public_one_row,
+    _one_row_outputs,
 )
-from mlmodel.profile import PROFILE_FIELDS, max_work_year, parse_profile
+from mlmodel.core.profile import PROFILE_FIELDS, max_work_year, parse_profile
+from mlmodel.core.train.demo_data import make_demo_dataframe
 
 UNUSUAL = [
     {"job_title": "Chief Vibes Officer", "company_location": "TV", "employee_residence": "AQ"},
@@ -74,30 +72,6 @@ def test_predict_one_identical_to_vectorised_code(predictor, profiles):
         assert predictor.predict_one(profile) == reference(predictor, profile), profile
 
 
-def test_c_api_path_is_used_and_matches_public_api(predictor, profiles):
-    assert isinstance(predictor._one_row, predictor_module._CApiOneRow)
-    for profile in profiles[:100]:
-        row = predictor.encoder.encode_one(profile)
-        public = _public_one_row(predictor._point_single, predictor._quantile_single, row)
-        assert predictor._one_row(row) == public
-
-
-def test_public_api_path_gives_the_same_predictions(predictor, profiles, monkeypatch):
-    expected = [predictor.predict_one(profile) for profile in profiles[:60]]
-    monkeypatch.setattr(predictor_module, "_XGB_LIB", None)
-    blob_predictor = Predictor(
-        predictor.encoder,
-        bytes(predictor._point_single.save_raw("ubj")),
-        bytes(predictor._quantile_single.save_raw("ubj")),
-        predictor.conformal_offset,
-        predictor.interval_level,
-        linear=predictor.linear,
-        linear_weight=predictor.linear_weight,
-    )
-    assert not isinstance(blob_predictor._one_row, predictor_module._CApiOneRow)
-    assert [blob_predictor.predict_one(profile) for profile in profiles[:60]] == expected
-
-
 def test_vectorised_fallback_gives_the_same_predictions(predictor, profiles, monkeypatch):
     expected = [predictor.predict_one(profile) for profile in profiles[:60]]
     monkeypatch.setattr(Predictor, "_one_from_outputs", lambda self, outputs, terms: None)
@@ -108,17 +82,10 @@ def test_vectorised_fallback_gives_the_same_predictions(predictor, profiles, mon
 @pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan, 800.0])
 def test_fast_path_declines_non_finite_or_huge_values(predictor, profiles, bad):
     profile = profiles[0]
-    outputs = predictor._one_row(predictor.encoder.encode_one(profile))
+    row = predictor.encoder.encode_one(profile)
+    outputs = _one_row_outputs(predictor._point_single, predictor._quantile_single, row)
     terms = predictor.linear.terms_one(profile) if predictor.linear is not None else None
     assert predictor._one_from_outputs(outputs, terms) is not None
     log_point, low, high, contribs = outputs
     assert predictor._one_from_outputs((bad, low, high, contribs), terms) is None
     assert predictor._one_from_outputs((log_point, low, bad, contribs), terms) is None
-
-
-def test_c_api_path_rejects_wrong_rows(predictor):
-    n_features = len(predictor.feature_names)
-    with pytest.raises(ValueError):
-        predictor._one_row(np.zeros((2, n_features), dtype=np.float32))
-    with pytest.raises(ValueError):
-        predictor._one_row(np.zeros((1, n_features), dtype=np.float64))

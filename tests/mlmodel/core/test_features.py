@@ -9,36 +9,44 @@ import pandas as pd
 import pycountry
 import pytest
 
-from mlmodel.demo_data import make_demo_dataframe
-from mlmodel.features import (
+from mlmodel.core.encoding import (
+    FEATURE_NAMES,
+    FEATURE_SOURCES,
+    RAW_INPUTS,
+    FeatureEncoder,
+    TargetStatistics,
+    feature_to_raw_matrix,
+)
+from mlmodel.core.linear import (
+    LINEAR_GROUPS,
+    LinearComponent,
+    linear_to_raw_matrix,
+)
+from mlmodel.core.profile import PROFILE_FIELDS, parse_profile
+from mlmodel.core.taxonomy import (
     FAMILY_DATA_ANALYSIS,
     FAMILY_LEADERSHIP,
     FAMILY_ML_ENGINEERING,
     FAMILY_OTHER,
     FAMILY_RESEARCH,
-    FEATURE_NAMES,
-    FEATURE_SOURCES,
     JOB_FAMILIES,
     KNOWN_JOB_TITLES,
-    LINEAR_GROUPS,
-    RAW_INPUTS,
     REGION_UNKNOWN,
     REGIONS,
     TITLE_FAMILY,
-    FeatureEncoder,
-    LinearComponent,
-    SalaryFeatureTransformer,
-    feature_to_raw_matrix,
-    fit_linear_component,
     job_family,
-    linear_to_raw_matrix,
     region,
-    same_country,
     title_rank,
 )
-from mlmodel.profile import PROFILE_FIELDS, parse_profile
+from mlmodel.core.train.demo_data import make_demo_dataframe
+from mlmodel.core.train.linear_fit import (
+    fit_linear_component,
+)
+from mlmodel.core.train.transformer import (
+    SalaryFeatureTransformer,
+)
 
-DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared/data/salaries.csv"
+DEFAULT_DATA = Path(__file__).resolve().parents[4] / "shared/data/salaries.csv"
 REAL_TITLE_COUNT = 155
 
 
@@ -107,7 +115,10 @@ def test_same_country_flag():
     }
     home = parse_profile({**base, "company_location": "US", "employee_residence": "US"})
     abroad = parse_profile({**base, "company_location": "US", "employee_residence": "DE"})
-    assert same_country(home) and not same_country(abroad)
+    encoder = FeatureEncoder(TargetStatistics(smoothing=10.0))
+    column = FEATURE_NAMES.index("same_country")
+    assert encoder.encode_one(home)[0, column] == 1.0
+    assert encoder.encode_one(abroad)[0, column] == 0.0
 
 
 def test_feature_to_raw_matrix_splits_each_feature_fully():

@@ -16,7 +16,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from mlmodel.features import region
+from mlmodel.core.taxonomy import region
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mlmodel.rollout import Arm, choose_arm, experiment_key
+from mlmodel.core.rollout import Arm, choose_arm, experiment_key, split_traffic
 
 SUBJECTS = [f"user:{n}" for n in range(5_000)]
 OLD, NEW = 11, 12
@@ -78,3 +78,11 @@ def test_anonymous_requests_are_spread_and_zero_weights_still_route():
     assert zero.version_id in {OLD, NEW}
     with pytest.raises(ValueError):
         choose_arm([], subject_key="user:1")
+
+
+def test_split_traffic_always_sums_exactly():
+    # when / then
+    assert split_traffic(100, [1, 1, 1]) == [34, 33, 33]
+    assert split_traffic(70, [50, 50]) == [35, 35]
+    assert split_traffic(99, [0, 0]) == [50, 49]
+    assert sum(split_traffic(37, [13, 29, 58])) == 37

@@ -2,39 +2,25 @@
 
 import io
 import json
-import subprocess
-import sys
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from mlmodel import artifacts
-from mlmodel.artifacts import (
+from mlmodel.core import artifacts
+from mlmodel.core.artifacts import (
     ArtifactIntegrityError,
     artifact_bytes,
     load_predictor,
     read_manifest,
     sha256_hex,
 )
-from mlmodel.demo_data import make_demo_dataframe
-from mlmodel.features import RAW_INPUTS
-from mlmodel.profile import PROFILE_FIELDS, parse_profile
-from mlmodel.training import train_production_model
+from mlmodel.core.encoding import RAW_INPUTS
+from mlmodel.core.predictor import Predictor
+from mlmodel.core.profile import PROFILE_FIELDS, parse_profile
+from mlmodel.core.train.demo_data import make_demo_dataframe
+from mlmodel.core.train.production import train_production_model
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-PURE_MODULES = (
-    "mlmodel.profile",
-    "mlmodel.features",
-    "mlmodel.training",
-    "mlmodel.artifacts",
-    "mlmodel.predictor",
-    "mlmodel.demo_data",
-    "mlmodel.baselines",
-    "mlmodel.benchmark",
-)
-OWN_SOURCES = [REPO_ROOT / "mlmodel" / f"{name.split('.')[-1]}.py" for name in PURE_MODULES]
 PROFILE = {
     "job_title": "Machine Learning Engineer",
     "experience_level": "SE",
@@ -84,7 +70,7 @@ def test_artifact_is_deterministic_zip_of_json_and_ubj(trained, blob):
 
 
 def test_round_trip_predictions_are_bit_identical(trained, blob, predictor, profiles):
-    in_memory = trained.predictor().predict_many(profiles, with_contributions=True)
+    in_memory = Predictor.from_bundle(trained).predict_many(profiles, with_contributions=True)
     loaded = predictor.predict_many(profiles, with_contributions=True)
     reloaded = load_predictor(bytes(blob), sha256_hex(blob)).predict_many(
         profiles, with_contributions=True
@@ -200,19 +186,3 @@ def test_other_format_version_refused(blob):
 def test_junk_refused(junk):
     with pytest.raises(ArtifactIntegrityError):
         load_predictor(junk, sha256_hex(junk))
-
-
-def test_core_modules_import_no_django_and_no_pickle():
-    code = (
-        "import sys\n"
-        + "".join(f"import {name}\n" for name in PURE_MODULES)
-        + "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'django')\n"
-        + "print(','.join(bad))\n"
-    )
-    completed = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-    )
-    assert completed.stdout.strip() == ""
-    for source in OWN_SOURCES:
-        text = source.read_text(encoding="utf-8")
-        assert "import pickle" not in text and "joblib" not in text, source

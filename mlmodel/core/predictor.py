@@ -3,8 +3,9 @@
 The model works in log dollars: the point estimate blends a booster and a ridge on one-hot
 categories (``(1 − w) · booster + w · ridge``), a two-output quantile booster predicts the
 lower/upper log quantiles, and a split-conformal offset (CQR) widens them so the interval
-covers ``interval_level`` of future salaries. Everything here is numpy + XGBoost boosters;
-nothing is unpickled. Pure Python: no Django import.
+covers ``interval_level`` of future salaries. Everything here is numpy + libxgboost
+(:mod:`mlmodel.core.booster`); nothing is unpickled, and neither Django nor the training stack
+(scikit-learn, SciPy, pandas) is imported.
 
 Dollar contributions. XGBoost gives additive contributions φ_i in log space with bias φ_0 and
 the ridge gives exact ones (coefficient minus its training average), so after blending both
@@ -18,8 +19,6 @@ baseline + Σ usd_i equals the reported integer estimate.
 
 from __future__ import annotations
 
-import ctypes
-import json
 import logging
 import math
 import os
@@ -27,22 +26,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
-import xgboost as xgb
 
-from mlmodel.features import (
-    RAW_INPUTS,
-    FeatureEncoder,
-    LinearComponent,
-    feature_to_raw_matrix,
-    linear_to_raw_matrix,
-)
-from mlmodel.profile import SalaryProfile
-
-try:  # XGBoost's ctypes library handle: see _CApiOneRow.
-    from xgboost.core import _LIB as _XGB_LIB
-except ImportError:  # pragma: no cover - depends on the installed XGBoost
-    _XGB_LIB = None
+from mlmodel.core.booster import Booster, DenseMatrix
+from mlmodel.core.bundle import ModelBundle
+from mlmodel.core.encoding import RAW_INPUTS, FeatureEncoder, feature_to_raw_matrix
+from mlmodel.core.linear import LinearComponent, linear_to_raw_matrix
+from mlmodel.core.profile import SalaryProfile
 
 logger = logging.getLogger(__name__)
 
@@ -130,135 +119,27 @@ def log_contributions_to_usd(
     return baseline, np.asarray(log_contributions, dtype=np.float64) * scale[:, None]
 
 
-def _booster_from_ubj(raw: bytes, threads: int) -> xgb.Booster:
-    booster = xgb.Booster()
-    booster.load_model(bytearray(raw))
-    booster.set_param({"nthread": threads})
-    return booster
-
-
-# One row's raw XGBoost outputs: point log estimate, the two log quantiles (as predicted, not
-# sorted) and the booster's approximate log contributions (features…, bias) as float32 values.
+# One row's raw outputs: point log estimate, the two log quantiles (as predicted, not sorted)
+# and the point booster's approximate log contributions (features…, bias).
 OneRowOutputs = tuple[float, float, float, list[float]]
 
 
-def _public_one_row(point: xgb.Booster, quantile: xgb.Booster, row: np.ndarray) -> OneRowOutputs:
-    """The three predictions for one (1, n_features) row through the public Python API.
+def _one_row_outputs(point: Booster, quantile: Booster, row: np.ndarray) -> OneRowOutputs:
+    """The three predictions for one (1, n_features) row, on one DMatrix.
 
-    One DMatrix serves all three calls; ``Booster.predict`` on it returns exactly what
-    ``inplace_predict`` returns for the same row.
+    For a single row, making the DMatrix costs as much as the trees, so the three calls share
+    it; ``predict_matrix`` on it equals ``Booster.predict`` on the same row exactly.
     """
-    matrix = xgb.DMatrix(row, nthread=SINGLE_ROW_THREADS)
-    log_point = point.predict(matrix).reshape(1)
-    quantiles = quantile.predict(matrix).reshape(2)
-    contribs = point.predict(matrix, pred_contribs=True, approx_contribs=True)
+    with DenseMatrix(row, threads=SINGLE_ROW_THREADS) as matrix:
+        log_point = point.predict_matrix(matrix)
+        quantiles = quantile.predict_matrix(matrix)
+        contribs = point.predict_matrix(matrix, contributions=True)
     return (
-        float(log_point[0]),
-        float(quantiles[0]),
-        float(quantiles[1]),
+        float(log_point[0, 0]),
+        float(quantiles[0, 0]),
+        float(quantiles[0, 1]),
         contribs.reshape(-1).tolist(),
     )
-
-
-# The JSON arguments xgboost's Python wrapper passes for a DMatrix and for Booster.predict.
-_DMATRIX_CONFIG = json.dumps(
-    {"missing": math.nan, "nthread": SINGLE_ROW_THREADS, "data_split_mode": 0}
-).encode()
-
-
-def _predict_config(prediction_type: int) -> bytes:
-    return json.dumps(
-        {
-            "type": prediction_type,
-            "training": False,
-            "iteration_begin": 0,
-            "iteration_end": 0,
-            "strict_shape": False,
-        }
-    ).encode()
-
-
-_PREDICT_VALUE = _predict_config(0)
-_PREDICT_APPROX_CONTRIBS = _predict_config(3)
-
-
-def _row_interface(address: int, n_features: int) -> bytes:
-    """numpy's ``__array_interface__`` of a C-contiguous (1, n) float32 row, as JSON."""
-    return (
-        f'{{"data": [{address}, false], "strides": null, "descr": [["", "<f4"]], '
-        f'"typestr": "<f4", "shape": [1, {n_features}], "version": 3}}'
-    ).encode()
-
-
-class _CApiOneRow:
-    """The same three predictions as :func:`_public_one_row`, straight through XGBoost's C API.
-
-    For one row the Python wrapper (argument dispatch, JSON, array-interface classes, output
-    copies) costs more than the trees themselves: this calls the very same C functions with
-    the very same arguments (``XGDMatrixCreateFromDense`` then ``XGBoosterPredictFromDMatrix``
-    three times) and reads the few output floats directly. It reaches XGBoost's ctypes handle
-    (``xgboost.core._LIB``), so :class:`Predictor` only uses it after checking that it
-    reproduces the public API exactly, and falls back to the public API otherwise.
-    """
-
-    def __init__(self, lib: ctypes.CDLL, point: xgb.Booster, quantile: xgb.Booster, n: int):
-        self._lib = lib
-        self._point = point
-        self._quantile = quantile
-        self._n_features = n
-
-    def _check(self, status: int) -> None:
-        if status != 0:
-            raise xgb.core.XGBoostError(self._lib.XGBGetLastError().decode())
-
-    def _predict(
-        self, booster: xgb.Booster, matrix: ctypes.c_void_p, config: bytes, size: int
-    ) -> list[float]:
-        shape = ctypes.POINTER(ctypes.c_uint64)()
-        dims = ctypes.c_uint64()
-        out = ctypes.POINTER(ctypes.c_float)()
-        self._check(
-            self._lib.XGBoosterPredictFromDMatrix(
-                booster.handle,
-                matrix,
-                config,
-                ctypes.byref(shape),
-                ctypes.byref(dims),
-                ctypes.byref(out),
-            )
-        )
-        if math.prod(shape[: dims.value]) != size:
-            raise ValueError(f"Expected {size} prediction values, got shape {shape[: dims.value]}")
-        return out[:size]
-
-    def __call__(self, row: np.ndarray) -> OneRowOutputs:
-        if row.shape != (1, self._n_features) or row.dtype != np.float32:
-            raise ValueError(f"Expected a (1, {self._n_features}) float32 row.")
-        row = np.ascontiguousarray(row)
-        interface = _row_interface(row.__array_interface__["data"][0], self._n_features)
-        matrix = ctypes.c_void_p()
-        self._check(
-            self._lib.XGDMatrixCreateFromDense(interface, _DMATRIX_CONFIG, ctypes.byref(matrix))
-        )
-        try:
-            (log_point,) = self._predict(self._point, matrix, _PREDICT_VALUE, 1)
-            quantile_a, quantile_b = self._predict(self._quantile, matrix, _PREDICT_VALUE, 2)
-            contribs = self._predict(
-                self._point, matrix, _PREDICT_APPROX_CONTRIBS, self._n_features + 1
-            )
-        finally:
-            self._check(self._lib.XGDMatrixFree(matrix))
-        return log_point, quantile_a, quantile_b, contribs
-
-
-def _one_row_probes(n_features: int) -> list[np.ndarray]:
-    """Rows used to check the C-API path against the public API when a predictor loads."""
-    return [
-        np.zeros((1, n_features), dtype=np.float32),
-        np.full((1, n_features), np.nan, dtype=np.float32),
-        np.arange(n_features, dtype=np.float32).reshape(1, n_features),
-        np.linspace(-3.0, 12.0, n_features, dtype=np.float32).reshape(1, n_features),
-    ]
 
 
 class Predictor:
@@ -290,38 +171,34 @@ class Predictor:
         self.interval_level = float(interval_level)
         self.metadata = dict(metadata or {})
         batch_threads = os.cpu_count() or 1
+        self._batch_threads = batch_threads
         # Separate booster copies so single rows never pay for thread start-up and nobody
         # calls set_param on a booster another thread is predicting with.
-        self._point_single = _booster_from_ubj(point_model_ubj, SINGLE_ROW_THREADS)
-        self._quantile_single = _booster_from_ubj(quantile_model_ubj, SINGLE_ROW_THREADS)
-        self._point_batch = _booster_from_ubj(point_model_ubj, batch_threads)
-        self._quantile_batch = _booster_from_ubj(quantile_model_ubj, batch_threads)
+        self._point_single = Booster(point_model_ubj, threads=SINGLE_ROW_THREADS)
+        self._quantile_single = Booster(quantile_model_ubj, threads=SINGLE_ROW_THREADS)
+        self._point_batch = Booster(point_model_ubj, threads=batch_threads)
+        self._quantile_batch = Booster(quantile_model_ubj, threads=batch_threads)
         self._rollup = feature_to_raw_matrix(encoder.feature_names)
         n_features = len(encoder.feature_names)
         for booster in (self._point_single, self._quantile_single):
-            if booster.num_features() != n_features:
+            if booster.num_features != n_features:
                 raise ValueError(
-                    f"Booster expects {booster.num_features()} features, encoder gives "
-                    f"{n_features}."
+                    f"Booster expects {booster.num_features} features, encoder gives {n_features}."
                 )
-        self._one_row = self._choose_one_row_path(n_features)
 
-    def _choose_one_row_path(self, n_features: int):
-        """The C-API single-row path if it matches the public API on probe rows, else public."""
-
-        def public(row: np.ndarray) -> OneRowOutputs:
-            return _public_one_row(self._point_single, self._quantile_single, row)
-
-        if _XGB_LIB is None:
-            return public
-        try:
-            fast = _CApiOneRow(_XGB_LIB, self._point_single, self._quantile_single, n_features)
-            if all(fast(row) == public(row) for row in _one_row_probes(n_features)):
-                return fast
-            logger.warning("XGBoost C-API single-row path disagrees; using the Python API.")
-        except Exception:  # any failure just means: use the public API
-            logger.warning("XGBoost C-API single-row path unavailable.", exc_info=True)
-        return public
+    @classmethod
+    def from_bundle(cls, bundle: ModelBundle, *, metadata: dict | None = None) -> Predictor:
+        """A predictor for a trained model (``artifacts.load_predictor`` is the audited path)."""
+        return cls(
+            FeatureEncoder.from_spec(bundle.preprocessing_spec),
+            bundle.point_model_ubj,
+            bundle.quantile_model_ubj,
+            bundle.conformal_offset,
+            bundle.interval_level,
+            metadata,
+            linear=LinearComponent.from_spec(bundle.linear_spec),
+            linear_weight=bundle.linear_weight,
+        )
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -332,13 +209,12 @@ class Predictor:
 
         Bit-for-bit the numbers of :meth:`predict_many` with contributions on a one-row batch,
         but on the hot path of the API, so: one DMatrix shared by the three booster calls
-        (``Booster.predict`` on it equals ``inplace_predict`` exactly), made and used through
-        XGBoost's C API when that checked out at load time (:class:`_CApiOneRow`), and plain
-        floats instead of (1, n) array plumbing afterwards (:meth:`_one_from_outputs`).
+        (:func:`_one_row_outputs`) and plain floats instead of (1, n) array plumbing
+        afterwards (:meth:`_one_from_outputs`).
         """
         row = self.encoder.encode_one(profile)
         terms = self.linear.terms_one(profile) if self.linear is not None else None
-        outputs = self._one_row(row)
+        outputs = _one_row_outputs(self._point_single, self._quantile_single, row)
         fast = self._one_from_outputs(outputs, terms)
         if fast is not None:
             return fast
@@ -421,7 +297,7 @@ class Predictor:
 
     def predict_many(
         self,
-        profiles: Sequence[SalaryProfile] | pd.DataFrame,
+        profiles: Sequence[SalaryProfile] | object,
         *,
         with_contributions: bool = False,
     ) -> BatchPrediction:
@@ -431,14 +307,13 @@ class Predictor:
             return BatchPrediction(empty, empty, empty, self.interval_level)
         features = self.encoder.encode_many(profiles)
         terms = self.linear.terms_many(profiles) if self.linear is not None else None
-        log_point = self._blend(self._point_batch.inplace_predict(features), terms)
-        log_quantiles = self._quantile_batch.inplace_predict(features)
+        log_point = self._blend(self._point_batch.predict(features).reshape(-1), terms)
+        log_quantiles = self._quantile_batch.predict(features)
         estimate, low, high = bound_predictions(log_point, log_quantiles, self.conformal_offset)
         baseline = contributions = None
         if with_contributions:
-            raw_contribs = self._point_batch.predict(
-                xgb.DMatrix(features), pred_contribs=True, approx_contribs=True
-            )
+            with DenseMatrix(features, threads=self._batch_threads) as matrix:
+                raw_contribs = self._point_batch.predict_matrix(matrix, contributions=True)
             baseline, contributions = self._to_raw_usd(raw_contribs, terms, estimate)
         return BatchPrediction(
             estimate_usd=estimate,

@@ -5,11 +5,15 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from mlmodel.importing import salary_demo_data_create, salary_import_csv
+from mlmodel.importing import salary_import_csv
 from mlmodel.models import ModelStatus, ModelVersion, ReviewStatus, SalaryRecord, SalarySource
-from mlmodel.selectors import salary_training_dataframe
-from mlmodel.services import MIN_TRAINING_ROWS, model_version_train
 from mlmodel.tasks import model_train_task
+from mlmodel.training_services import (
+    MIN_TRAINING_ROWS,
+    model_version_train,
+    salary_demo_data_create,
+    salary_training_frame,
+)
 from portal.exceptions import ServiceError
 from tests.conftest import FAST_TRAINING_PARAMS
 from tests.mlmodel.conftest import VALID_ROWS
@@ -46,8 +50,8 @@ def test_training_frame_holds_approved_rows_and_prefers_real_data(csv_file):
     _feedback_row(ReviewStatus.REJECTED)
 
     # when
-    default = salary_training_dataframe()
-    demo_only = salary_training_dataframe(include_sources=[SalarySource.DEMO])
+    default = salary_training_frame()
+    demo_only = salary_training_frame(include_sources=[SalarySource.DEMO])
 
     # then
     assert len(default) == len(VALID_ROWS) + 1
@@ -62,7 +66,7 @@ def test_training_frame_falls_back_to_demo_rows():
     salary_demo_data_create(rows=25, seed=2)
 
     # when
-    frame = salary_training_dataframe()
+    frame = salary_training_frame()
 
     # then
     assert len(frame) == 25 and set(frame["source"]) == {SalarySource.DEMO}

@@ -1,6 +1,6 @@
 """Benchmark: accuracy of both protocols × (original recipe, ours, naive), plus serving speed.
 
-    python -m mlmodel.benchmark --data ../shared/data/salaries.csv [--json out.json]
+    python -m mlmodel.core.train.benchmark --data ../shared/data/salaries.csv [--json out.json]
 
 Latency is measured on a predictor loaded from the artifact bytes (the path production uses).
 Pure Python: no Django import.
@@ -18,10 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from mlmodel.artifacts import artifact_bytes, load_predictor, sha256_hex
-from mlmodel.predictor import Predictor
-from mlmodel.profile import PROFILE_FIELDS, SalaryProfile, parse_profile
-from mlmodel.training import DEFAULT_SEED, deduplicate, load_csv, train_production_model
+from mlmodel.core.artifacts import artifact_bytes, load_predictor, sha256_hex
+from mlmodel.core.predictor import Predictor
+from mlmodel.core.profile import PROFILE_FIELDS, SalaryProfile, parse_profile
+from mlmodel.core.train.data import deduplicate, load_csv
+from mlmodel.core.train.fitting import DEFAULT_SEED
+from mlmodel.core.train.production import train_production_model
 
 logger = logging.getLogger(__name__)
 
