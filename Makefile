@@ -61,9 +61,10 @@ browser:  ## Install Debian's Chromium for the browser tests when we can (root +
 test: install-dev browser  ## Run the whole suite (tests needing absent services are skipped, with the reason)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install-dev  ## ruff check + format check
+lint: install-dev  ## ruff check + format check + architecture contracts (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: install-dev  ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .

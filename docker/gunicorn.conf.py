@@ -2,7 +2,8 @@
 
 The app is imported once in the master (``preload_app``) and its long-lived objects are moved
 out of the garbage collector's view before the workers fork, so per-request collections scan
-only what requests allocate (and forked pages stay shared).
+only what requests allocate (and forked pages stay shared). Each worker then loads the serving
+models before its first request (``post_fork``).
 """
 
 import gc
@@ -19,6 +20,18 @@ GC_GEN0_THRESHOLD = int(os.environ.get("GC_GEN0_THRESHOLD", "50000"))
 
 
 def when_ready(server) -> None:
+    # Nothing the master opened while importing the app may be shared by forked workers.
+    from django.db import connections
+
+    connections.close_all()
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_GEN0_THRESHOLD, 20, 20)
+
+
+def post_fork(server, worker) -> None:
+    """Load the serving models in each worker before it accepts a request (no slow first
+    request); loading happens after the fork so libxgboost's threads are the worker's own."""
+    from mlmodel.loading import warm
+
+    warm()

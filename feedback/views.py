@@ -15,8 +15,8 @@ from feedback.ratelimits import feedback_limit
 from feedback.selectors import feedback_list_for_user
 from feedback.services import feedback_upsert
 from portal.exceptions import ServiceError
+from predictions.presentation import prediction_detail_context
 from predictions.selectors import prediction_get_for_user
-from predictions.views import prediction_detail_context
 
 FEEDBACK_PAGE_SIZE = 20
 HTTP_NOT_FOUND = 404

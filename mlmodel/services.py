@@ -34,10 +34,6 @@ FULL_TRAFFIC = 100
 MAX_VERSION_NUMBER_ATTEMPTS = 5
 GIT_TIMEOUT_SECONDS = 5
 EXPORT_FORMAT = "mlpaygrade-model-export/1"
-NO_MODEL_MESSAGE = (
-    "No model is active yet. An administrator must train or activate one "
-    "(python manage.py ensure_active_model)."
-)
 # A profile every artifact must answer before it is stored: "it loads" includes "it predicts".
 SMOKE_TEST_PROFILE = EXAMPLE_PROFILE
 # ModelVersion fields a registration may set, with the JSON type each must have.
@@ -83,7 +79,7 @@ def _serving_model(
             raise ServiceError(str(exc), status_code=503) from exc
     models = registry.serving()
     if not models:
-        raise ServiceError(NO_MODEL_MESSAGE, status_code=503)
+        raise ServiceError(loading.unavailable_message(), status_code=503)
     arms = [Arm(m.version_id, m.version_number, m.traffic_share) for m in models]
     assignment = choose_arm(arms, subject_key=subject_key)
     chosen = next(m for m in models if m.version_id == assignment.version_id)

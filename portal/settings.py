@@ -266,6 +266,12 @@ SPECTACULAR_SETTINGS = {
 MLMODEL_RELOAD_CHECK_SECONDS = env.float("MLMODEL_RELOAD_CHECK_SECONDS", default=2.0)
 SALARIES_CSV = env.str("SALARIES_CSV", default=str(BASE_DIR.parent / "shared/data/salaries.csv"))
 
+# Loaded artifacts kept per process (by artifact size; a served model is ~0.5 MB); versions the
+# routing needs are never evicted, whatever the budget.
+MLMODEL_CACHE_MAX_BYTES = env.int("MLMODEL_CACHE_MAX_BYTES", default=256 * 1024 * 1024)
+# An artifact that failed its integrity check is read again after this long (or when its row
+# changes): a repaired artifact serves without a restart.
+MLMODEL_REFUSED_RETRY_SECONDS = env.float("MLMODEL_REFUSED_RETRY_SECONDS", default=60.0)
 # --- Logging: plain text by default, JSON lines with LOG_FORMAT=json --------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")

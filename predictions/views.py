@@ -21,25 +21,17 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from feedback.forms import FeedbackForm
-from feedback.selectors import feedback_get_for_prediction
 from mlmodel.core.profile import (
-    COMPANY_SIZES,
-    COUNTRIES,
-    EMPLOYMENT_TYPES,
-    EXPERIENCE_LEVELS,
     PROFILE_FIELDS,
-    REMOTE_RATIOS,
 )
-from mlmodel.core.taxonomy import KNOWN_JOB_TITLES, job_family
+from mlmodel.core.taxonomy import KNOWN_JOB_TITLES
 from portal.exceptions import ServiceError
 from predictions import selectors, services
 from predictions.batch import result_file_name
-from predictions.charts import interval_chart_svg
-from predictions.display import baseline_usd, drivers, drivers_sentence
 from predictions.exports import EXPORT_CHUNK_SIZE, history_csv_lines
 from predictions.forms import BatchUploadForm, DateRangeForm, PredictionForm
-from predictions.models import Channel, JobStatus, Prediction
+from predictions.models import Channel, JobStatus
+from predictions.presentation import prediction_detail_context
 from predictions.ratelimits import batch_limit, predict_limit
 
 logger = logging.getLogger(__name__)
@@ -57,54 +49,6 @@ RUNNING_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING)
 def _apply_service_error(form, exc: ServiceError) -> None:
     for name, messages in exc.errors.items():
         form.add_error(name if name in form.fields else None, messages)
-
-
-def _profile_rows(inputs: dict) -> list[tuple[str, str]]:
-    """The profile as the user chose it, in words."""
-    remote = inputs.get("remote_ratio")
-    return [
-        ("Job title", str(inputs.get("job_title", ""))),
-        ("Job family", job_family(str(inputs.get("job_title", "")))),
-        ("Experience", EXPERIENCE_LEVELS.get(inputs.get("experience_level"), "")),
-        ("Employment", EMPLOYMENT_TYPES.get(inputs.get("employment_type"), "")),
-        ("Company location", COUNTRIES.get(inputs.get("company_location"), "")),
-        ("Where you live", COUNTRIES.get(inputs.get("employee_residence"), "")),
-        ("Remote work", REMOTE_RATIOS.get(remote, str(remote))),
-        ("Company size", COMPANY_SIZES.get(inputs.get("company_size"), "")),
-        ("Work year", str(inputs.get("work_year", ""))),
-    ]
-
-
-def prediction_detail_context(
-    *, request: HttpRequest, prediction: Prediction, feedback_form: FeedbackForm | None = None
-) -> dict:
-    """Everything the result page shows; the feedback view re-renders it with its errors."""
-    inputs = prediction.inputs
-    family = job_family(str(inputs.get("job_title", "")))
-    histogram = selectors.market_histogram(
-        experience_level=str(inputs.get("experience_level", "")), family=family
-    )
-    driver_list = drivers(prediction.contributions, inputs)
-    feedback = feedback_get_for_prediction(user=request.user, prediction_id=prediction.pk)
-    return {
-        "prediction": prediction,
-        "job_family": family,
-        "interval_percent": round(prediction.interval_level * 100),
-        "profile_rows": _profile_rows(inputs),
-        "drivers": driver_list,
-        "drivers_sentence": drivers_sentence(driver_list),
-        "baseline_usd": baseline_usd(prediction.estimate_usd, prediction.contributions),
-        "chart_svg": interval_chart_svg(
-            estimate_usd=prediction.estimate_usd,
-            interval_low_usd=prediction.interval_low_usd,
-            interval_high_usd=prediction.interval_high_usd,
-            interval_level=prediction.interval_level,
-            histogram=histogram,
-        ),
-        "histogram": histogram,
-        "feedback": feedback,
-        "feedback_form": feedback_form or FeedbackForm.for_feedback(feedback),
-    }
 
 
 @login_required
