@@ -155,18 +155,10 @@ class Booster:
         if handle and _library is not None:
             _library.XGBoosterFree(handle)
 
-    @staticmethod
-    def _result(shape, dims, out, n_rows: int) -> np.ndarray:
-        """Copy the library's (thread-local) output buffer into an (n_rows, k) array."""
-        dimensions = [int(shape[i]) for i in range(dims.value)]
-        size = math.prod(dimensions)
-        values = np.ctypeslib.as_array(out, shape=(size,)).copy() if size else np.empty(0)
-        return values.astype(np.float32, copy=False).reshape(n_rows, -1)
-
     def predict(self, rows: np.ndarray) -> np.ndarray:
         """Raw predictions (n_rows, n_outputs) for dense rows (``inplace_predict``)."""
         rows = _dense(rows)
-        shape, dims, out = ctypes.POINTER(ctypes.c_uint64)(), ctypes.c_uint64(), _float_out()
+        shape, dims, out = _outputs()
         _check(
             _lib().XGBoosterPredictFromDense(
                 self.handle,
@@ -178,12 +170,11 @@ class Booster:
                 ctypes.byref(out),
             )
         )
-        return self._result(shape, dims, out, len(rows))
+        return _as_array(shape, dims, out, len(rows))
 
-    def predict_matrix(self, matrix: DenseMatrix, *, contributions: bool = False) -> np.ndarray:
-        """Values, or approximate contributions (features…, bias), for the rows of ``matrix``."""
+    def _predict_matrix(self, matrix: DenseMatrix, contributions: bool):
         config = _CONTRIBUTIONS_CONFIG if contributions else _VALUE_CONFIG
-        shape, dims, out = ctypes.POINTER(ctypes.c_uint64)(), ctypes.c_uint64(), _float_out()
+        shape, dims, out = _outputs()
         _check(
             _lib().XGBoosterPredictFromDMatrix(
                 self.handle,
@@ -194,8 +185,32 @@ class Booster:
                 ctypes.byref(out),
             )
         )
-        return self._result(shape, dims, out, len(matrix.rows))
+        return shape, dims, out
+
+    def predict_matrix(self, matrix: DenseMatrix, *, contributions: bool = False) -> np.ndarray:
+        """Values, or approximate contributions (features…, bias), for the rows of ``matrix``."""
+        shape, dims, out = self._predict_matrix(matrix, contributions)
+        return _as_array(shape, dims, out, len(matrix.rows))
+
+    def predict_matrix_list(
+        self, matrix: DenseMatrix, *, contributions: bool = False
+    ) -> list[float]:
+        """:meth:`predict_matrix` as a flat list of floats: for one row, cheaper than numpy."""
+        shape, dims, out = self._predict_matrix(matrix, contributions)
+        return out[: _size(shape, dims)]
 
 
-def _float_out() -> ctypes._Pointer:
-    return ctypes.POINTER(ctypes.c_float)()
+def _outputs() -> tuple[ctypes._Pointer, ctypes.c_uint64, ctypes._Pointer]:
+    """The out-parameters of libxgboost's predict calls: shape, dimensions, values."""
+    return ctypes.POINTER(ctypes.c_uint64)(), ctypes.c_uint64(), ctypes.POINTER(ctypes.c_float)()
+
+
+def _size(shape, dims) -> int:
+    return math.prod(shape[i] for i in range(dims.value))
+
+
+def _as_array(shape, dims, out, n_rows: int) -> np.ndarray:
+    """Copy the library's (thread-local) output buffer into an (n_rows, k) float32 array."""
+    size = _size(shape, dims)
+    values = np.ctypeslib.as_array(out, shape=(size,)).copy() if size else np.empty(0, np.float32)
+    return values.reshape(n_rows, -1)

@@ -131,15 +131,10 @@ def _one_row_outputs(point: Booster, quantile: Booster, row: np.ndarray) -> OneR
     it; ``predict_matrix`` on it equals ``Booster.predict`` on the same row exactly.
     """
     with DenseMatrix(row, threads=SINGLE_ROW_THREADS) as matrix:
-        log_point = point.predict_matrix(matrix)
-        quantiles = quantile.predict_matrix(matrix)
-        contribs = point.predict_matrix(matrix, contributions=True)
-    return (
-        float(log_point[0, 0]),
-        float(quantiles[0, 0]),
-        float(quantiles[0, 1]),
-        contribs.reshape(-1).tolist(),
-    )
+        (log_point,) = point.predict_matrix_list(matrix)
+        quantile_a, quantile_b = quantile.predict_matrix_list(matrix)
+        contribs = point.predict_matrix_list(matrix, contributions=True)
+    return log_point, quantile_a, quantile_b, contribs
 
 
 class Predictor:
@@ -185,6 +180,10 @@ class Predictor:
                 raise ValueError(
                     f"Booster expects {booster.num_features} features, encoder gives {n_features}."
                 )
+        # One throw-away row at load: the first request then pays no one-off library set-up.
+        _one_row_outputs(
+            self._point_single, self._quantile_single, np.zeros((1, n_features), np.float32)
+        )
 
     @classmethod
     def from_bundle(cls, bundle: ModelBundle, *, metadata: dict | None = None) -> Predictor:
