@@ -30,8 +30,8 @@ def when_ready(server) -> None:
 
 
 def post_fork(server, worker) -> None:
-    """Load the serving models in each worker before it accepts a request (no slow first
-    request); loading happens after the fork so libxgboost's threads are the worker's own."""
-    from mlmodel.loading import warm
+    """Each worker opens its connections and loads the serving models before it accepts a
+    request, so its first request is as fast as the rest (``portal/warmup.py``)."""
+    from portal.warmup import open_worker_resources
 
-    warm()
+    open_worker_resources()
