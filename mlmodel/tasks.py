@@ -2,11 +2,11 @@
 
 import logging
 
-from celery import shared_task
 from django.contrib.auth import get_user_model
 from django.db import OperationalError
 
 from mlmodel.training_services import DEFAULT_TRAINING_SEED, model_version_train
+from portal.celery import app
 
 logger = logging.getLogger(__name__)
 
@@ -14,7 +14,7 @@ TRANSIENT_RETRY_SECONDS = 30
 MAX_TRANSIENT_RETRIES = 2
 
 
-@shared_task(
+@app.task(
     name="mlmodel.model_train_task",
     autoretry_for=(OperationalError,),
     retry_backoff=TRANSIENT_RETRY_SECONDS,

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.db.models.functions import Length
 from django.template.defaultfilters import filesizeformat
 
+from portal.jobs.admin import JOB_ADMIN_FIELDS
 from predictions.models import BatchJob, Prediction
 
 
@@ -51,6 +52,7 @@ class BatchJobAdmin(ReadOnlyAdmin):
         "user",
         "file_name",
         "status",
+        "progress_percent",
         "row_count",
         "rows_done",
         "predicted_count",
@@ -63,7 +65,6 @@ class BatchJobAdmin(ReadOnlyAdmin):
     fields = (
         "user",
         "api_token",
-        "status",
         "file_name",
         "input_size",
         "result_size",
@@ -72,11 +73,8 @@ class BatchJobAdmin(ReadOnlyAdmin):
         "predicted_count",
         "error_count",
         "model_version",
-        "message",
         "row_errors",
-        "created_at",
-        "started_at",
-        "finished_at",
+        *JOB_ADMIN_FIELDS,
     )
     readonly_fields = fields
 

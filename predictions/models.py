@@ -1,7 +1,14 @@
 """Stored predictions and batch prediction jobs."""
 
+import datetime
+
 from django.conf import settings
 from django.db import models
+
+from portal.jobs.models import Job, JobStatus
+
+# JobStatus is the batch job's status too; doors (views, serializers) import it from here.
+__all__ = ["BatchJob", "Channel", "JobStatus", "Prediction"]
 
 
 class Channel(models.TextChoices):
@@ -48,15 +55,12 @@ class Prediction(models.Model):
         return f"#{self.pk} ${self.estimate_usd:,} (v{self.model_version_id})"
 
 
-class JobStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
+class BatchJob(Job):
+    """A CSV of profiles predicted in one go; large files run as a Celery task.
 
-
-class BatchJob(models.Model):
-    """A CSV of profiles predicted in one go; large files run as a Celery task."""
+    Its state (status, progress, heartbeat, timestamps) is the shared ``Job``'s; ``rows_done``
+    is the detail behind its percent.
+    """
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="batch_jobs"
@@ -64,7 +68,6 @@ class BatchJob(models.Model):
     api_token = models.ForeignKey(
         "accounts.ApiToken", null=True, blank=True, on_delete=models.SET_NULL
     )
-    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
     file_name = models.CharField(max_length=255)
     input_csv = models.BinaryField()
     row_count = models.PositiveIntegerField(default=0)
@@ -76,10 +79,11 @@ class BatchJob(models.Model):
     model_version = models.ForeignKey(
         "mlmodel.ModelVersion", null=True, blank=True, on_delete=models.PROTECT
     )
-    message = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+
+    stale_message = (
+        "This job stopped without finishing (its task was lost). Your file is kept; please "
+        "upload it again."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -90,8 +94,6 @@ class BatchJob(models.Model):
     def __str__(self) -> str:
         return f"batch #{self.pk} {self.status}"
 
-    @property
-    def progress_percent(self) -> int:
-        if not self.row_count:
-            return 100 if self.status == JobStatus.SUCCEEDED else 0
-        return min(100, round(100 * self.rows_done / self.row_count))
+    @classmethod
+    def stale_after(cls) -> datetime.timedelta:
+        return datetime.timedelta(seconds=settings.BATCH_STALE_AFTER_SECONDS)

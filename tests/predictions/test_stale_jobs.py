@@ -6,10 +6,8 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from portal.celery import app
+from portal.jobs.services import job_fail_stale_all
 from predictions.models import BatchJob, JobStatus
-from predictions.services import JOB_STALE_MESSAGE, batch_job_fail_stale
-from predictions.tasks import batch_job_fail_stale_task
 
 pytestmark = pytest.mark.django_db
 
@@ -21,35 +19,45 @@ def _job(user, *, status: str, age_seconds: float) -> BatchJob:
     return job
 
 
-def test_sweep_fails_only_jobs_older_than_the_stale_limit(user):
-    # given old and fresh jobs in every state
+def test_sweep_fails_only_batch_jobs_older_than_the_batch_stale_limit(user):
+    # given old and fresh jobs in every state, around BATCH_STALE_AFTER_SECONDS
     old = settings.BATCH_STALE_AFTER_SECONDS + 60
     old_pending = _job(user, status=JobStatus.PENDING, age_seconds=old)
     old_running = _job(user, status=JobStatus.RUNNING, age_seconds=old)
     old_done = _job(user, status=JobStatus.SUCCEEDED, age_seconds=old)
     fresh_pending = _job(user, status=JobStatus.PENDING, age_seconds=60)
+    fresh_running = _job(user, status=JobStatus.RUNNING, age_seconds=60)
 
-    # when the sweep runs
-    failed = batch_job_fail_stale()
+    # when the sweep over every job type runs
+    failed = job_fail_stale_all()
 
-    # then only the lost ones are failed, with a message, and their file is kept
-    assert failed == 2
+    # then only the lost ones are failed, with the batch message, and their file is kept
+    assert failed["predictions.BatchJob"] == 2
     for job in (old_pending, old_running):
         job.refresh_from_db()
         assert job.status == JobStatus.FAILED
-        assert job.message == JOB_STALE_MESSAGE
+        assert job.message == BatchJob.stale_message
+        assert "Your file is kept" in job.message
+        assert job.finished_at is not None
         assert bytes(job.input_csv) == b"a"
-    old_done.refresh_from_db()
-    fresh_pending.refresh_from_db()
-    assert old_done.status == JobStatus.SUCCEEDED
-    assert fresh_pending.status == JobStatus.PENDING
+    for job, status in (
+        (old_done, JobStatus.SUCCEEDED),
+        (fresh_pending, JobStatus.PENDING),
+        (fresh_running, JobStatus.RUNNING),
+    ):
+        job.refresh_from_db()
+        assert job.status == status
 
 
-def test_the_sweep_is_scheduled_and_registered(user):
-    # given the beat schedule from settings
-    entry = settings.CELERY_BEAT_SCHEDULE["fail-stale-batch-jobs"]
+def test_the_batch_stale_limit_comes_from_settings(settings, user):
+    # given a job two minutes old, and a batch limit of one minute
+    settings.BATCH_STALE_AFTER_SECONDS = 60
+    job = _job(user, status=JobStatus.PENDING, age_seconds=120)
 
-    # then it names a task the worker knows, and running it sweeps
-    assert entry["task"] in app.tasks
-    _job(user, status=JobStatus.PENDING, age_seconds=settings.BATCH_STALE_AFTER_SECONDS + 60)
-    assert batch_job_fail_stale_task.delay().get(timeout=10) == 1
+    # when
+    failed = job_fail_stale_all()
+
+    # then
+    assert failed["predictions.BatchJob"] == 1
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED

@@ -47,6 +47,8 @@ def _run_large_batch(api_client) -> None:
     assert response.status_code == 202
     job = _wait_until_finished(response.json()["id"])
     assert job.status == JobStatus.SUCCEEDED, job.message
+    assert job.celery_task_id
+    assert job.started_at <= job.heartbeat_at <= job.finished_at
     assert (job.row_count, job.rows_done, job.predicted_count, job.error_count) == (
         ROWS,
         ROWS,
