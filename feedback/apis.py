@@ -25,7 +25,7 @@ from portal.api.openapi import (
     ErrorSerializer,
 )
 from portal.api.pagination import StandardPagination
-from portal.exceptions import ServiceError
+from portal.exceptions import NotFound
 from predictions.parsers import BoundedJSONParser
 
 
@@ -82,7 +82,7 @@ class PredictionFeedbackApi(APIView):
     def get(self, request: Request, prediction_id: int) -> Response:
         feedback = feedback_get_for_prediction(user=request.user, prediction_id=prediction_id)
         if feedback is None:
-            raise ServiceError({"detail": ["No feedback on this prediction."]}, status_code=404)
+            raise NotFound({"detail": ["No feedback on this prediction."]})
         return Response(FeedbackOutputSerializer(feedback).data)
 
 

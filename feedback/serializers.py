@@ -1,30 +1,58 @@
 """API shapes for feedback."""
 
+from collections.abc import Mapping
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from feedback.models import MAX_COMMENT_LENGTH, Feedback, Rating
+from feedback.rules import feedback_fields
 from mlmodel.core.profile import MAX_SALARY_USD, MIN_SALARY_USD
 from mlmodel.models import ReviewStatus
+from portal.api.fields import RuleField
 from portal.api.openapi import PageSerializer
+from portal.exceptions import InvalidInput
+
+NO_NUL_PATTERN = "^[^\\u0000]*$"
 
 
 class FeedbackInputSerializer(serializers.Serializer):
-    rating = serializers.ChoiceField(choices=Rating.choices)
-    actual_salary_usd = serializers.IntegerField(
+    """Checked by ``feedback.rules.feedback_fields``, like the feedback box: all errors at once."""
+
+    rating = RuleField(schema={"type": "string", "enum": list(Rating.values)})
+    actual_salary_usd = RuleField(
+        schema={
+            "type": "integer",
+            "minimum": MIN_SALARY_USD,
+            "maximum": MAX_SALARY_USD,
+            "nullable": True,
+        },
         required=False,
-        allow_null=True,
-        min_value=MIN_SALARY_USD,
-        max_value=MAX_SALARY_USD,
         help_text="Your real yearly salary in US dollars; omit or null to share none.",
     )
-    comment = serializers.CharField(
+    comment = RuleField(
+        schema={"type": "string", "maxLength": MAX_COMMENT_LENGTH, "pattern": NO_NUL_PATTERN},
         required=False,
-        allow_blank=True,
-        max_length=MAX_COMMENT_LENGTH,
-        trim_whitespace=False,
         default="",
+        help_text="Kept as you typed it (no NUL characters).",
     )
+
+    def to_internal_value(self, data):
+        if not isinstance(data, Mapping):
+            return super().to_internal_value(data)  # DRF's "expected a dictionary" error
+        try:
+            fields = feedback_fields(
+                rating=data.get("rating"),
+                actual_salary_usd=data.get("actual_salary_usd"),
+                comment=data.get("comment", ""),
+            )
+        except InvalidInput as exc:
+            raise serializers.ValidationError(exc.errors) from None
+        return {
+            "rating": fields.rating,
+            "actual_salary_usd": fields.actual_salary_usd,
+            "comment": fields.comment,
+        }
 
 
 class FeedbackOutputSerializer(serializers.Serializer):

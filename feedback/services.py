@@ -22,11 +22,11 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from feedback.models import MAX_COMMENT_LENGTH, Feedback, Rating
-from mlmodel.core.profile import MAX_SALARY_USD, MIN_SALARY_USD
+from feedback.models import Feedback
+from feedback.rules import feedback_fields
 from mlmodel.importing import salary_data_changed
 from mlmodel.models import ReviewStatus, SalaryRecord, SalarySource
-from portal.exceptions import ServiceError
+from portal.exceptions import NotFound
 from predictions.models import Prediction
 
 logger = logging.getLogger(__name__)
@@ -46,34 +46,6 @@ PROFILE_COLUMNS = (
     "company_location",
     "company_size",
 )
-
-
-def _validate(
-    *, actual_salary_usd: object, rating: object, comment: object
-) -> tuple[int | None, str, str]:
-    errors: dict[str, list[str]] = {}
-    if rating not in Rating.values:
-        allowed = ", ".join(Rating.values)
-        errors["rating"] = [f"Choose one of: {allowed}."]
-    if not isinstance(comment, str):
-        errors["comment"] = ["Expected text."]
-    elif "\x00" in comment:
-        errors["comment"] = ["Comments cannot contain NUL characters."]
-    elif len(comment) > MAX_COMMENT_LENGTH:
-        errors["comment"] = [
-            f"Comments are limited to {MAX_COMMENT_LENGTH:,} characters (got {len(comment):,})."
-        ]
-    salary = actual_salary_usd
-    if salary is not None:
-        if isinstance(salary, bool) or not isinstance(salary, int):
-            errors["actual_salary_usd"] = ["Expected a whole number of US dollars."]
-        elif not MIN_SALARY_USD <= salary <= MAX_SALARY_USD:
-            errors["actual_salary_usd"] = [
-                f"Enter a yearly salary between ${MIN_SALARY_USD:,} and ${MAX_SALARY_USD:,}."
-            ]
-    if errors:
-        raise ServiceError(errors)
-    return salary, str(rating), str(comment)  # type: ignore[return-value]
 
 
 def is_outlier(*, actual_salary_usd: int, estimate_usd: int) -> bool:
@@ -146,9 +118,8 @@ def feedback_upsert(
 
     Another user's prediction is a 404, never a hint that it exists.
     """
-    salary, rating, comment = _validate(
-        actual_salary_usd=actual_salary_usd, rating=rating, comment=comment
-    )
+    fields = feedback_fields(rating=rating, actual_salary_usd=actual_salary_usd, comment=comment)
+    salary, rating, comment = fields.actual_salary_usd, fields.rating, fields.comment
     with transaction.atomic():
         prediction = (
             Prediction.objects.select_for_update()
@@ -157,7 +128,7 @@ def feedback_upsert(
             .first()
         )
         if prediction is None:
-            raise ServiceError({"detail": [PREDICTION_NOT_FOUND]}, status_code=404)
+            raise NotFound({"detail": [PREDICTION_NOT_FOUND]})
         feedback = (
             Feedback.objects.select_related("training_record").filter(prediction=prediction).first()
         )

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils.decorators import method_decorator
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
+    OpenApiRequest,
     OpenApiResponse,
     extend_schema,
     inline_serializer,
 )
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -23,8 +25,9 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from mlmodel.core.profile import EXAMPLE_PROFILE
+from mlmodel.core.profile import EXAMPLE_PROFILE, PROFILE_FIELDS
 from portal.accounts.models import ApiToken
+from portal.api.fields import RuleField
 from portal.api.openapi import (
     DEPENDENCY_DOWN,
     INVALID,
@@ -37,9 +40,9 @@ from portal.api.openapi import (
     ErrorSerializer,
 )
 from portal.api.pagination import StandardPagination
-from portal.exceptions import ServiceError
-from predictions import selectors, services
-from predictions.batch import MULTIPART_OVERHEAD_BYTES, result_file_name
+from portal.exceptions import Conflict, InvalidInput, NotFound
+from predictions import rules, selectors, services
+from predictions.batch import CSV_FILE_PATTERN, MULTIPART_OVERHEAD_BYTES, result_file_name
 from predictions.models import Channel, JobStatus
 from predictions.parsers import CSV_MEDIA_TYPE, BoundedJSONParser, CsvBodyParser
 from predictions.ratelimits import batch_limit, predict_limit
@@ -177,7 +180,7 @@ class PredictionDetailApi(APIView):
             user=request.user, prediction_id=prediction_id
         )
         if prediction is None:
-            raise ServiceError({"detail": ["Prediction not found."]}, status_code=404)
+            raise NotFound({"detail": ["Prediction not found."]})
         return Response(PredictionOutputSerializer(prediction, context={"request": request}).data)
 
 
@@ -188,20 +191,50 @@ BATCH_CSV_EXAMPLE = (
     "ML Engineer,MI,FT,DE,DE,100,L,2024\n"
 )
 
-BATCH_UPLOAD_REQUEST = inline_serializer(
-    name="BatchUpload",
-    fields={
-        UPLOAD_FIELD: serializers.FileField(
-            help_text="CSV with a header; columns job_title, experience_level, employment_type, "
-            "company_location, employee_residence, remote_ratio, company_size, work_year."
-        )
-    },
+BATCH_UPLOAD_MEGABYTES = settings.BATCH_UPLOAD_MAX_BYTES / rules.BYTES_PER_MEGABYTE
+BATCH_FILE_TEXT = (
+    f"A UTF-8 CSV file of at most {BATCH_UPLOAD_MEGABYTES:g} MB and "
+    f"{settings.BATCH_MAX_ROWS:,} rows (413 beyond). Its first line is a header naming the "
+    f"columns {', '.join(PROFILE_FIELDS)} (any order and letter case; other columns are "
+    "ignored), followed by at least one row. Each row is checked like a single profile; bad "
+    "rows are answered with their errors and do not stop the others."
 )
+# What the schema can promise is accepted (the header in its documented order); the
+# description says in words what else is.
+BATCH_FILE_SCHEMA = {"type": "string", "pattern": CSV_FILE_PATTERN, "description": BATCH_FILE_TEXT}
+BATCH_UPLOAD_REQUEST = OpenApiRequest(
+    inline_serializer(
+        name="BatchUpload",
+        fields={UPLOAD_FIELD: RuleField(schema=BATCH_FILE_SCHEMA)},
+    ),
+    encoding={UPLOAD_FIELD: {"contentType": CSV_MEDIA_TYPE}},
+)
+BATCH_CSV_BODY_REQUEST = OpenApiRequest(
+    BATCH_FILE_SCHEMA,
+    examples=[
+        OpenApiExample(
+            "Two job profiles",
+            media_type=CSV_MEDIA_TYPE,
+            value=BATCH_CSV_EXAMPLE,
+        )
+    ],
+)
+
+
+class FileBodySchema(AutoSchema):
+    """A batch upload always carries its file; drf-spectacular cannot tell from a raw schema."""
+
+    def _get_request_body(self, direction="request"):
+        body = super()._get_request_body(direction)
+        if body is not None:
+            body["required"] = True
+        return body
 
 
 @method_decorator(batch_limit, name="post")
 class BatchCreateApi(CsvOrJsonMixin, APIView):
     parser_classes = [MultiPartParser, CsvBodyParser]
+    schema = FileBodySchema()
 
     @extend_schema(
         operation_id="predictions_batch_create",
@@ -216,16 +249,8 @@ class BatchCreateApi(CsvOrJsonMixin, APIView):
         ),
         request={
             MULTIPART_MEDIA_TYPE: BATCH_UPLOAD_REQUEST,
-            CSV_MEDIA_TYPE: OpenApiTypes.STR,
+            CSV_MEDIA_TYPE: BATCH_CSV_BODY_REQUEST,
         },
-        examples=[
-            OpenApiExample(
-                "Two job profiles",
-                request_only=True,
-                media_type=CSV_MEDIA_TYPE,
-                value=BATCH_CSV_EXAMPLE,
-            )
-        ],
         responses={
             (200, CSV_MEDIA_TYPE): OpenApiResponse(
                 OpenApiTypes.STR, description="The results file (one row per input row)"
@@ -243,9 +268,8 @@ class BatchCreateApi(CsvOrJsonMixin, APIView):
         tags=["predictions"],
     )
     def post(self, request: Request) -> Response:
-        content_length = _content_length(request)
-        if content_length > settings.BATCH_UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD_BYTES:
-            raise services.batch_upload_too_large_error()
+        # Refused unread: even without its multipart framing the file would be too large.
+        rules.batch_upload_size_check(size=_content_length(request) - MULTIPART_OVERHEAD_BYTES)
         file_name, data = _uploaded_file(request)
         job = services.batch_job_create(
             user=request.user,
@@ -304,19 +328,24 @@ def _content_length(request: Request) -> int:
 
 
 def _uploaded_file(request: Request) -> tuple[str, bytes]:
-    """The CSV from a ``text/csv`` body or the multipart field ``file``; 400 when missing."""
+    """The CSV from a ``text/csv`` body or the multipart field ``file`` (a file or text); 400
+    when missing."""
     data = request.data
     if isinstance(data, bytes):
         if not data:
-            raise ServiceError({UPLOAD_FIELD: ["The request body is empty."]})
+            raise InvalidInput({UPLOAD_FIELD: ["The request body is empty."]})
         return BODY_FILE_NAME, data
     upload = data.get(UPLOAD_FIELD) if hasattr(data, "get") else None
+    if isinstance(upload, str):
+        # The part came without a file name: the CSV as text, which the schema allows too.
+        content = upload.encode("utf-8")
+        rules.batch_upload_size_check(size=len(content))
+        return BODY_FILE_NAME, content
     if upload is None or not hasattr(upload, "read"):
-        raise ServiceError(
+        raise InvalidInput(
             {UPLOAD_FIELD: ["Send the CSV as multipart field 'file' or as a text/csv body."]}
         )
-    if upload.size > settings.BATCH_UPLOAD_MAX_BYTES:
-        raise services.batch_upload_too_large_error()
+    rules.batch_upload_size_check(size=upload.size)
     return upload.name, upload.read()
 
 
@@ -330,7 +359,7 @@ class BatchJobDetailApi(APIView):
     def get(self, request: Request, job_id: int) -> Response:
         job = selectors.batch_job_get_for_user(user=request.user, job_id=job_id)
         if job is None:
-            raise ServiceError({"detail": ["Batch job not found."]}, status_code=404)
+            raise NotFound({"detail": ["Batch job not found."]})
         return Response(BatchJobSerializer(job, context={"request": request}).data)
 
 
@@ -352,11 +381,10 @@ class BatchJobResultApi(CsvOrJsonMixin, APIView):
     def get(self, request: Request, job_id: int) -> Response:
         job = selectors.batch_job_get_for_user(user=request.user, job_id=job_id)
         if job is None:
-            raise ServiceError({"detail": ["Batch job not found."]}, status_code=404)
+            raise NotFound({"detail": ["Batch job not found."]})
         if job.status != JobStatus.SUCCEEDED:
-            raise ServiceError(
-                {"detail": [f"The job is {job.status}; results exist once it has succeeded."]},
-                status_code=409,
+            raise Conflict(
+                {"detail": [f"The job is {job.status}; results exist once it has succeeded."]}
             )
         data = selectors.batch_job_result_csv(job=job) or b""
         response = Response(data)

@@ -14,7 +14,13 @@ import io
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from mlmodel.core.profile import PROFILE_FIELDS, ProfileError, SalaryProfile, parse_profile
+from mlmodel.core.profile import (
+    PROFILE_FIELDS,
+    WHITESPACE,
+    ProfileError,
+    SalaryProfile,
+    parse_profile,
+)
 
 LINE_COLUMN = "line"
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -35,6 +41,15 @@ FORMULA_ESCAPE = "'"
 # Multipart framing around the file: a request this much over the file limit is refused unread.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 RESULT_FILE_SUFFIX = "predictions"
+_VISIBLE_CELL_CHARACTER = (
+    "[^" + "".join(f"\\u{ord(char):04x}" for char in f'{WHITESPACE},"{NUL}') + "]"
+)
+# Files the API schema can promise are read (ECMA-262): the header in its documented order, then
+# a character that puts a non-blank cell into a data row. read_table accepts more (any column
+# order and case, extra columns), which the schema's description says in words.
+CSV_FILE_PATTERN = (
+    f"^\\ufeff?{','.join(PROFILE_FIELDS)}\\r?\\n[^\\u0000]*{_VISIBLE_CELL_CHARACTER}[^\\u0000]*$"
+)
 
 
 class BatchFileError(ValueError):

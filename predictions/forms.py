@@ -1,11 +1,15 @@
-"""HTML forms: the predict form, the history filter and the batch upload."""
+"""HTML forms: the predict form, the history filter and the batch upload.
+
+The forms render the fields and read what was submitted; the rules themselves are the shared
+ones (``parse_profile``, ``predictions.rules``), run in ``clean`` on every field at once. So the
+page shows the same messages, for the same input, as the API and a batch file.
+"""
 
 from __future__ import annotations
 
 import datetime
 
 from django import forms
-from django.conf import settings
 
 from mlmodel.core.profile import (
     COMPANY_SIZES,
@@ -22,6 +26,8 @@ from mlmodel.core.profile import (
     parse_profile,
 )
 from mlmodel.core.taxonomy import KNOWN_JOB_TITLES
+from portal.exceptions import InvalidInput, PayloadTooLarge
+from predictions import rules
 
 JOB_TITLE_DATALIST_ID = "job-titles"
 DEFAULT_COUNTRY = "US"
@@ -29,9 +35,40 @@ DEFAULT_EXPERIENCE_LEVEL = "MI"
 DEFAULT_EMPLOYMENT_TYPE = "FT"
 DEFAULT_COMPANY_SIZE = "M"
 DEFAULT_REMOTE_RATIO = 0
-# The history filter refuses ranges that cannot contain a prediction (typos like 0224).
-EARLIEST_HISTORY_DATE = datetime.date(2000, 1, 1)
 COUNTRY_CHOICES = [("", "Choose a country…"), *COUNTRIES.items()]
+
+
+class RuleChecked:
+    """A form field that renders as usual and hands the submitted value on unchecked.
+
+    Django's own checks (choices, lengths, number parsing) would answer in their own words and
+    stop at the first problem; the form's ``clean`` runs the shared rule instead.
+    """
+
+    def clean(self, value):
+        return value
+
+
+class RuleCheckedCharField(RuleChecked, forms.CharField):
+    pass
+
+
+class RuleCheckedChoiceField(RuleChecked, forms.ChoiceField):
+    pass
+
+
+class RuleCheckedIntegerField(RuleChecked, forms.IntegerField):
+    pass
+
+
+class RuleCheckedDateField(RuleChecked, forms.DateField):
+    pass
+
+
+def add_rule_errors(form: forms.Form, errors: dict[str, list[str]]) -> None:
+    """Each message next to its field; anything else (``__all__``) above the form."""
+    for name, messages in errors.items():
+        form.add_error(name if name in form.fields else None, messages)
 
 
 def _remote_choices() -> list[tuple[int, str]]:
@@ -41,7 +78,7 @@ def _remote_choices() -> list[tuple[int, str]]:
 class PredictionForm(forms.Form):
     """The eight profile fields; ``clean`` runs the one shared validator, parse_profile."""
 
-    job_title = forms.CharField(
+    job_title = RuleCheckedCharField(
         max_length=MAX_JOB_TITLE_LENGTH,
         help_text="Pick a known title or type your own; we map it to a job family.",
         widget=forms.TextInput(
@@ -52,26 +89,26 @@ class PredictionForm(forms.Form):
             }
         ),
     )
-    experience_level = forms.ChoiceField(
+    experience_level = RuleCheckedChoiceField(
         choices=list(EXPERIENCE_LEVELS.items()), initial=DEFAULT_EXPERIENCE_LEVEL
     )
-    employment_type = forms.ChoiceField(
+    employment_type = RuleCheckedChoiceField(
         choices=list(EMPLOYMENT_TYPES.items()), initial=DEFAULT_EMPLOYMENT_TYPE
     )
-    company_location = forms.ChoiceField(
+    company_location = RuleCheckedChoiceField(
         label="Company location", choices=COUNTRY_CHOICES, initial=DEFAULT_COUNTRY
     )
-    employee_residence = forms.ChoiceField(
+    employee_residence = RuleCheckedChoiceField(
         label="Where you live", choices=COUNTRY_CHOICES, initial=DEFAULT_COUNTRY
     )
-    remote_ratio = forms.TypedChoiceField(
-        label="Remote work", choices=_remote_choices, coerce=int, initial=DEFAULT_REMOTE_RATIO
+    remote_ratio = RuleCheckedChoiceField(
+        label="Remote work", choices=_remote_choices, initial=DEFAULT_REMOTE_RATIO
     )
-    company_size = forms.ChoiceField(
+    company_size = RuleCheckedChoiceField(
         choices=list(COMPANY_SIZES.items()), initial=DEFAULT_COMPANY_SIZE
     )
     # The range check is parse_profile's; the widget bounds only help the browser.
-    work_year = forms.IntegerField(label="Work year")
+    work_year = RuleCheckedIntegerField(label="Work year")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -82,13 +119,10 @@ class PredictionForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if any(name in self.errors for name in PROFILE_FIELDS):
-            return cleaned
         try:
             self.profile = parse_profile({name: cleaned.get(name) for name in PROFILE_FIELDS})
         except ProfileError as exc:
-            for name, messages in exc.errors.items():
-                self.add_error(name if name in self.fields else None, messages)
+            add_rule_errors(self, exc.errors)
         return cleaned
 
     @property
@@ -97,34 +131,33 @@ class PredictionForm(forms.Form):
 
 
 class DateRangeForm(forms.Form):
-    """``date_from`` / ``date_to`` (inclusive); both optional, validated as a range."""
+    """``date_from`` / ``date_to`` (inclusive); both optional, checked by the shared rule."""
 
-    date_from = forms.DateField(
+    date_from = RuleCheckedDateField(
         label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    date_to = forms.DateField(
+    date_to = RuleCheckedDateField(
         label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def _check_bounds(self, name: str) -> None:
-        day = self.cleaned_data.get(name)
-        if day is None:
-            return
-        latest = datetime.date.today() + datetime.timedelta(days=1)
-        if not EARLIEST_HISTORY_DATE <= day <= latest:
-            self.add_error(
-                name,
-                f"Choose a date between {EARLIEST_HISTORY_DATE.isoformat()} and "
-                f"{latest.isoformat()}.",
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.update(
+                {
+                    "min": rules.EARLIEST_HISTORY_DATE.isoformat(),
+                    "max": rules.LATEST_HISTORY_DATE.isoformat(),
+                }
             )
 
     def clean(self):
         cleaned = super().clean()
-        self._check_bounds("date_from")
-        self._check_bounds("date_to")
-        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
-        if date_from and date_to and date_from > date_to:
-            self.add_error("date_to", "The end date must be on or after the start date.")
+        try:
+            cleaned["date_from"], cleaned["date_to"] = rules.history_date_range(
+                date_from=cleaned.get("date_from"), date_to=cleaned.get("date_to")
+            )
+        except InvalidInput as exc:
+            add_rule_errors(self, exc.errors)
         return cleaned
 
 
@@ -138,10 +171,14 @@ class BatchUploadForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > settings.BATCH_UPLOAD_MAX_BYTES:
-            limit_mb = settings.BATCH_UPLOAD_MAX_BYTES / (1024 * 1024)
+        try:
+            rules.batch_upload_size_check(size=upload.size)
+        except PayloadTooLarge as exc:
             raise forms.ValidationError(
-                f"The file is larger than {limit_mb:g} MB; split it into smaller files.",
-                code=self.TOO_LARGE,
-            )
+                [
+                    forms.ValidationError(message, code=self.TOO_LARGE)
+                    for messages in exc.errors.values()
+                    for message in messages
+                ]
+            ) from None
         return upload

@@ -5,8 +5,8 @@ import io
 from django.conf import settings
 from rest_framework.parsers import BaseParser, JSONParser
 
-from portal.exceptions import ServiceError
-from predictions.services import batch_upload_too_large_error
+from portal.exceptions import PayloadTooLarge
+from predictions import rules
 
 CSV_MEDIA_TYPE = "text/csv"
 
@@ -24,9 +24,7 @@ class BoundedJSONParser(BaseParser):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         data = stream.read() if limit is None else stream.read(limit + 1)
         if limit is not None and len(data) > limit:
-            raise ServiceError(
-                {"detail": [f"The request body is larger than {limit:,} bytes."]}, status_code=413
-            )
+            raise PayloadTooLarge({"detail": [f"The request body is larger than {limit:,} bytes."]})
         return JSONParser().parse(io.BytesIO(data), media_type, parser_context)
 
 
@@ -37,6 +35,5 @@ class CsvBodyParser(BaseParser):
 
     def parse(self, stream, media_type=None, parser_context=None) -> bytes:
         data = stream.read(settings.BATCH_UPLOAD_MAX_BYTES + 1)
-        if len(data) > settings.BATCH_UPLOAD_MAX_BYTES:
-            raise batch_upload_too_large_error()
+        rules.batch_upload_size_check(size=len(data))
         return data

@@ -2,81 +2,118 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from mlmodel.core.profile import (
     COMPANY_SIZES,
+    COUNTRIES,
+    COUNTRY_NAMES,
     EMPLOYMENT_TYPES,
     EXPERIENCE_LEVELS,
+    MAX_COUNTRY_TEXT_LENGTH,
     MAX_JOB_TITLE_LENGTH,
     MIN_WORK_YEAR,
+    NON_BLANK_TEXT_PATTERN,
     REMOTE_RATIOS,
     ProfileError,
+    code_spelling_pattern,
+    max_work_year,
     parse_profile,
 )
 from mlmodel.core.taxonomy import job_family
+from portal.api.fields import RuleField
 from portal.api.openapi import PageSerializer
+from portal.exceptions import InvalidInput
+from predictions import rules
 from predictions.display import feature_label
-from predictions.forms import EARLIEST_HISTORY_DATE
 from predictions.models import BatchJob, JobStatus, Prediction
 
-# Country names can be long ("United Kingdom of Great Britain and Northern Ireland").
-COUNTRY_MAX_LENGTH = 100
+COUNTRY_COMPONENT = "Country"
 
 
-class UpperChoiceField(serializers.ChoiceField):
-    """A code field that accepts any letter case ("se" → "SE"), like CSV and form input."""
+def code_schema(codes: Mapping[str, str]) -> dict:
+    """One of the codes; the rule also takes any letter case and surrounding spaces."""
+    return {
+        "type": "string",
+        "anyOf": [{"enum": list(codes)}, {"pattern": code_spelling_pattern(codes)}],
+    }
 
-    def to_internal_value(self, data):
-        if isinstance(data, str):
-            data = data.strip().upper()
-        return super().to_internal_value(data)
+
+JOB_TITLE_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_JOB_TITLE_LENGTH,
+    "pattern": NON_BLANK_TEXT_PATTERN,
+}
+COUNTRY_SCHEMA = {
+    "type": "string",
+    "maxLength": MAX_COUNTRY_TEXT_LENGTH,
+    "anyOf": [
+        {"enum": list(COUNTRIES)},
+        {"pattern": code_spelling_pattern(COUNTRIES)},
+        {"enum": list(COUNTRY_NAMES)},
+    ],
+    "description": "An ISO 3166-1 alpha-2 code in any letter case, or an exact English country "
+    "name (letter case and repeated spaces are forgiven).",
+}
+REMOTE_RATIO_SCHEMA = {"type": "integer", "enum": list(REMOTE_RATIOS)}
 
 
-class StrictCharField(serializers.CharField):
-    """Text only: a number where a title or country belongs is a client bug, not a value."""
+def work_year_schema() -> dict:
+    """The latest work year is next year, so the bound moves on 1 January."""
+    return {"type": "integer", "minimum": MIN_WORK_YEAR, "maximum": max_work_year()}
 
-    default_error_messages = {"not_text": "Expected text, got {type}."}
 
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("not_text", type=type(data).__name__)
-        return super().to_internal_value(data)
+HISTORY_DATE_SCHEMA = {"type": "string", "format": "date", "pattern": rules.HISTORY_DATE_PATTERN}
+HISTORY_RANGE_TEXT = (
+    f"{rules.EARLIEST_HISTORY_DATE.isoformat()} to {rules.LATEST_HISTORY_DATE.isoformat()}"
+)
 
 
 class ProfileInputSerializer(serializers.Serializer):
-    """One job profile; the types are checked here, the rules by ``parse_profile``."""
+    """One job profile, checked by ``parse_profile`` (the same rule as the form and batch files)
+    with JSON's own types: all field errors come back at once."""
 
-    job_title = StrictCharField(
-        max_length=MAX_JOB_TITLE_LENGTH,
+    job_title = RuleField(
+        schema=JOB_TITLE_SCHEMA,
         help_text="Any job title; unknown titles are mapped to a job family by keywords.",
     )
-    experience_level = UpperChoiceField(choices=list(EXPERIENCE_LEVELS.items()))
-    employment_type = UpperChoiceField(choices=list(EMPLOYMENT_TYPES.items()))
-    company_location = StrictCharField(
-        max_length=COUNTRY_MAX_LENGTH,
-        help_text="ISO 3166-1 alpha-2 code (e.g. US) or exact English name.",
+    experience_level = RuleField(
+        schema=code_schema(EXPERIENCE_LEVELS),
+        help_text=", ".join(f"{code} {label}" for code, label in EXPERIENCE_LEVELS.items()),
     )
-    employee_residence = StrictCharField(
-        max_length=COUNTRY_MAX_LENGTH,
-        help_text="ISO 3166-1 alpha-2 code (e.g. DE) or exact English name.",
+    employment_type = RuleField(
+        schema=code_schema(EMPLOYMENT_TYPES),
+        help_text=", ".join(f"{code} {label}" for code, label in EMPLOYMENT_TYPES.items()),
     )
-    remote_ratio = serializers.ChoiceField(
-        choices=list(REMOTE_RATIOS.items()), help_text="0 on-site, 50 hybrid, 100 fully remote."
+    company_location = RuleField(
+        schema=COUNTRY_SCHEMA, component=COUNTRY_COMPONENT, help_text="Where the company is."
     )
-    company_size = UpperChoiceField(choices=list(COMPANY_SIZES.items()))
-    work_year = serializers.IntegerField(
-        min_value=MIN_WORK_YEAR, help_text="Year the salary is paid (up to next year)."
+    employee_residence = RuleField(
+        schema=COUNTRY_SCHEMA, component=COUNTRY_COMPONENT, help_text="Where the employee lives."
+    )
+    remote_ratio = RuleField(
+        schema=REMOTE_RATIO_SCHEMA, help_text="0 on-site, 50 hybrid, 100 fully remote."
+    )
+    company_size = RuleField(
+        schema=code_schema(COMPANY_SIZES),
+        help_text=", ".join(f"{code} {label}" for code, label in COMPANY_SIZES.items()),
+    )
+    work_year = RuleField(
+        schema=work_year_schema, help_text="Year the salary is paid (up to next year)."
     )
 
-    def validate(self, attrs):
+    def to_internal_value(self, data):
+        if not isinstance(data, Mapping):
+            return super().to_internal_value(data)  # DRF's "expected a dictionary" error
         try:
-            attrs["profile"] = parse_profile(attrs)
+            return {"profile": parse_profile(data, strict_types=True)}
         except ProfileError as exc:
             raise serializers.ValidationError(exc.errors) from None
-        return attrs
 
 
 class ProfileOutputSerializer(serializers.Serializer):
@@ -136,21 +173,27 @@ class PredictionOutputSerializer(serializers.Serializer):
 
 
 class DateRangeQuerySerializer(serializers.Serializer):
-    date_from = serializers.DateField(required=False, help_text="First day (inclusive).")
-    date_to = serializers.DateField(required=False, help_text="Last day (inclusive).")
+    """The history filter, checked by ``rules.history_date_range`` like the HTML filter."""
 
-    def validate(self, attrs):
-        date_from, date_to = attrs.get("date_from"), attrs.get("date_to")
-        for name, day in (("date_from", date_from), ("date_to", date_to)):
-            if day is not None and day < EARLIEST_HISTORY_DATE:
-                raise serializers.ValidationError(
-                    {name: [f"Choose a date on or after {EARLIEST_HISTORY_DATE.isoformat()}."]}
-                )
-        if date_from and date_to and date_from > date_to:
-            raise serializers.ValidationError(
-                {"date_to": ["The end date must be on or after the start date."]}
+    date_from = RuleField(
+        schema=HISTORY_DATE_SCHEMA,
+        required=False,
+        help_text=f"First day (inclusive), {HISTORY_RANGE_TEXT}.",
+    )
+    date_to = RuleField(
+        schema=HISTORY_DATE_SCHEMA,
+        required=False,
+        help_text=f"Last day (inclusive), {HISTORY_RANGE_TEXT}.",
+    )
+
+    def to_internal_value(self, data):
+        try:
+            date_from, date_to = rules.history_date_range(
+                date_from=data.get("date_from"), date_to=data.get("date_to")
             )
-        return attrs
+        except InvalidInput as exc:
+            raise serializers.ValidationError(exc.errors) from None
+        return {"date_from": date_from, "date_to": date_to}
 
 
 class BatchRowErrorSerializer(serializers.Serializer):

@@ -6,7 +6,6 @@ one transaction: a prediction is only ever shown to a user after its row exists.
 
 from __future__ import annotations
 
-import datetime
 import logging
 import os
 import time
@@ -16,15 +15,16 @@ from itertools import islice
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from mlmodel import services as mlmodel_services
 from mlmodel.core.profile import SalaryProfile
 from mlmodel.models import ModelVersion
 from mlmodel.services import ServedPrediction
-from portal.exceptions import ServiceError
-from predictions import batch
+from portal.exceptions import InvalidInput, PayloadTooLarge, ServiceError, Unavailable
+from portal.jobs.models import FULL_PERCENT
+from portal.jobs.services import job_enqueue, job_fail, job_progress, job_start, job_succeed
+from predictions import batch, rules
 from predictions.models import BatchJob, Channel, JobStatus, Prediction
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 MILLISECONDS = 1000.0
 # Rows per predict_many call in a background job; rows_done is saved after each chunk.
 BATCH_CHUNK_ROWS = 2_000
+# Sent by batch_job_create once its transaction commits; predictions.tasks registers it.
+BATCH_JOB_RUN_TASK = "predictions.batch_job_run_task"
+BATCH_STAGE_PREDICTING = "predicting"
 # Field errors kept on the job for the page and the JSON answer; the CSV always has them all.
 MAX_STORED_ROW_ERRORS = 1_000
 DEFAULT_BATCH_FILE_NAME = "upload.csv"
@@ -44,10 +47,6 @@ PREDICTION_NOT_STORED_MESSAGE = (
     "The estimate could not be saved, so it is not shown. Please try again in a moment."
 )
 REQUEST_ID_MAX_LENGTH = Prediction._meta.get_field("request_id").max_length
-JOB_STALE_MESSAGE = (
-    "This job stopped without finishing (its task was lost). Your file is kept; please upload "
-    "it again."
-)
 JOB_QUEUE_FAILED_MESSAGE = (
     "The job could not be queued: the background workers are unreachable. "
     "Please upload the file again in a few minutes."
@@ -98,7 +97,7 @@ def prediction_create(
         )
     except DatabaseError as exc:
         logger.exception("could not store a prediction; the answer is withheld")
-        raise ServiceError(PREDICTION_NOT_STORED_MESSAGE, status_code=503) from exc
+        raise Unavailable(PREDICTION_NOT_STORED_MESSAGE) from exc
     logger.info(
         "prediction stored",
         extra={
@@ -224,21 +223,13 @@ def _predict_chunk(
 
 
 def _file_error(exc: batch.BatchFileError) -> ServiceError:
-    status_code = 413 if exc.too_large else 400
-    return ServiceError({"file": [exc.message]}, status_code=status_code)
+    kind = PayloadTooLarge if exc.too_large else InvalidInput
+    return kind({"file": [exc.message]})
 
 
 def _clean_file_name(file_name: str) -> str:
     name = os.path.basename((file_name or "").replace("\\", "/")).strip()
     return (name or DEFAULT_BATCH_FILE_NAME)[:FILE_NAME_MAX_LENGTH]
-
-
-def batch_upload_too_large_error() -> ServiceError:
-    limit_mb = settings.BATCH_UPLOAD_MAX_BYTES / (1024 * 1024)
-    return ServiceError(
-        {"file": [f"The file is larger than {limit_mb:g} MB; split it into smaller files."]},
-        status_code=413,
-    )
 
 
 def batch_job_create(*, user, file_name: str, data: bytes, api_token=None) -> BatchJob:
@@ -251,8 +242,7 @@ def batch_job_create(*, user, file_name: str, data: bytes, api_token=None) -> Ba
     When the broker refuses the task, the job is kept (failed, with its file) and a 503
     ServiceError says so, rather than the caller reporting a pending job that will never run.
     """
-    if len(data) > settings.BATCH_UPLOAD_MAX_BYTES:
-        raise batch_upload_too_large_error()
+    rules.batch_upload_size_check(size=len(data))
     try:
         table = batch.read_table(data, max_rows=settings.BATCH_MAX_ROWS)
     except batch.BatchFileError as exc:
@@ -260,7 +250,6 @@ def batch_job_create(*, user, file_name: str, data: bytes, api_token=None) -> Ba
     name = _clean_file_name(file_name)
     subject_key = subject_key_for(user=user, api_token=api_token)
     if table.row_count > settings.BATCH_SYNC_MAX_ROWS:
-        queued: list[bool] = []
         with transaction.atomic():
             job = BatchJob.objects.create(
                 user=user,
@@ -270,11 +259,13 @@ def batch_job_create(*, user, file_name: str, data: bytes, api_token=None) -> Ba
                 input_csv=data,
                 row_count=table.row_count,
             )
-            transaction.on_commit(lambda: queued.append(_enqueue_batch_job(job.pk)))
+            enqueued = job_enqueue(
+                job=job, task_name=BATCH_JOB_RUN_TASK, refused_message=JOB_QUEUE_FAILED_MESSAGE
+            )
         # Inside an outer transaction the task is queued at its commit, and a refusal is
         # recorded on the job then; here it already happened.
-        if queued == [False]:
-            raise ServiceError(JOB_QUEUE_FAILED_MESSAGE, status_code=503)
+        if enqueued.sent is False:
+            raise Unavailable(JOB_QUEUE_FAILED_MESSAGE)
         logger.info("batch job queued", extra={"job_id": job.pk, "rows": table.row_count})
         return job
 
@@ -291,6 +282,7 @@ def batch_job_create(*, user, file_name: str, data: bytes, api_token=None) -> Ba
             input_csv=data,
             row_count=table.row_count,
             rows_done=table.row_count,
+            progress_percent=FULL_PERCENT,
             predicted_count=outcome.predicted_count,
             error_count=outcome.error_count,
             row_errors=outcome.row_errors,
@@ -311,78 +303,38 @@ def batch_job_create(*, user, file_name: str, data: bytes, api_token=None) -> Ba
     return job
 
 
-def _enqueue_batch_job(job_id: int) -> bool:
-    """Send the job to the worker; if the broker refuses, record the job failed. True if sent."""
-    from predictions.tasks import batch_job_run_task
+def batch_job_run(*, job_id: int) -> None:
+    """Predict a queued job's rows in chunks, saving progress after each; record any failure.
 
-    try:
-        batch_job_run_task.delay(job_id)
-    except Exception:
-        logger.exception("could not queue batch job", extra={"job_id": job_id})
-        batch_job_fail(job_id=job_id, message=JOB_QUEUE_FAILED_MESSAGE)
-        return False
-    return True
-
-
-def batch_job_fail(*, job_id: int, message: str) -> None:
-    """Record that a job stopped, with a message its owner can read."""
-    BatchJob.objects.filter(pk=job_id).exclude(status=JobStatus.SUCCEEDED).update(
-        status=JobStatus.FAILED, message=message, finished_at=timezone.now()
-    )
-
-
-def batch_job_fail_stale(*, now: datetime.datetime | None = None) -> int:
-    """Fail jobs that no worker can still be running, so none stays "pending" for ever.
-
-    A job is stale once it waited (pending) or ran longer than ``BATCH_STALE_AFTER_SECONDS``,
-    which is longer than the task time limit: by then its task was lost (a broker outage, a
-    purged queue). Its uploaded file stays on the job. Returns how many jobs were failed.
+    The claim makes a redelivered task harmless: a finished job is left alone, and a job whose
+    worker died mid-run starts over from its first row.
     """
-    now = now or timezone.now()
-    cutoff = now - datetime.timedelta(seconds=settings.BATCH_STALE_AFTER_SECONDS)
-    stale = BatchJob.objects.filter(
-        Q(status=JobStatus.PENDING, created_at__lt=cutoff)
-        | Q(status=JobStatus.RUNNING, started_at__lt=cutoff)
-    )
-    failed = stale.update(status=JobStatus.FAILED, message=JOB_STALE_MESSAGE, finished_at=now)
-    if failed:
-        logger.warning("failed stale batch jobs", extra={"count": failed})
-    return failed
-
-
-def _claim(job_id: int) -> BatchJob | None:
-    """Mark the job running; a finished job (e.g. a redelivered task) is left alone."""
-    claimed = BatchJob.objects.filter(
-        pk=job_id, status__in=(JobStatus.PENDING, JobStatus.RUNNING)
-    ).update(
-        status=JobStatus.RUNNING,
-        started_at=timezone.now(),
-        rows_done=0,
-        predicted_count=0,
-        error_count=0,
-        message="",
+    claimed = job_start(
+        model=BatchJob,
+        job_id=job_id,
+        stage=BATCH_STAGE_PREDICTING,
+        reset={"rows_done": 0, "predicted_count": 0, "error_count": 0},
     )
     if not claimed:
-        return None
-    return BatchJob.objects.select_related("user", "api_token").get(pk=job_id)
-
-
-def batch_job_run(*, job_id: int) -> None:
-    """Predict a queued job's rows in chunks, saving progress after each; record any failure."""
-    job = _claim(job_id)
-    if job is None:
         logger.info("batch job already finished or gone; nothing to do", extra={"job_id": job_id})
         return
+    job = BatchJob.objects.select_related("user", "api_token").get(pk=job_id)
     try:
         _run_claimed_job(job)
     except batch.BatchFileError as exc:
-        batch_job_fail(job_id=job_id, message=exc.message)
+        job_fail(job=job, message=exc.message)
     except ServiceError as exc:
         messages = [message for field in exc.errors.values() for message in field]
-        batch_job_fail(job_id=job_id, message=" ".join(messages))
+        job_fail(job=job, message=" ".join(messages))
     except Exception:
         logger.exception("batch job failed", extra={"job_id": job_id})
-        batch_job_fail(job_id=job_id, message=JOB_FAILED_MESSAGE)
+        job_fail(job=job, message=JOB_FAILED_MESSAGE)
+
+
+def _percent_done(rows_done: int, row_count: int) -> int:
+    if not row_count:
+        return 0
+    return min(FULL_PERCENT, round(FULL_PERCENT * rows_done / row_count))
 
 
 def _run_claimed_job(job: BatchJob) -> None:
@@ -393,22 +345,34 @@ def _run_claimed_job(job: BatchJob) -> None:
     for chunk in _chunks(batch.parse_rows(table), BATCH_CHUNK_ROWS):
         _predict_chunk(chunk, outcome, subject_key=subject_key)
         rows_done += len(chunk)
-        BatchJob.objects.filter(pk=job.pk).update(
-            rows_done=rows_done,
-            predicted_count=outcome.predicted_count,
-            error_count=outcome.error_count,
+        still_running = job_progress(
+            job=job,
+            stage=BATCH_STAGE_PREDICTING,
+            percent=_percent_done(rows_done, table.row_count),
+            fields={
+                "rows_done": rows_done,
+                "predicted_count": outcome.predicted_count,
+                "error_count": outcome.error_count,
+            },
         )
-    BatchJob.objects.filter(pk=job.pk).update(
-        status=JobStatus.SUCCEEDED,
-        row_count=table.row_count,
-        rows_done=rows_done,
-        predicted_count=outcome.predicted_count,
-        error_count=outcome.error_count,
-        row_errors=outcome.row_errors,
-        result_csv=outcome.writer.getvalue(),
-        model_version_id=outcome.model_version_id,
-        finished_at=timezone.now(),
+        if not still_running:
+            logger.warning("batch job stopped: no longer running", extra={"job_id": job.pk})
+            return
+    succeeded = job_succeed(
+        job=job,
+        fields={
+            "row_count": table.row_count,
+            "rows_done": rows_done,
+            "predicted_count": outcome.predicted_count,
+            "error_count": outcome.error_count,
+            "row_errors": outcome.row_errors,
+            "result_csv": outcome.writer.getvalue(),
+            "model_version_id": outcome.model_version_id,
+        },
     )
+    if not succeeded:
+        logger.warning("batch job finished but was no longer running", extra={"job_id": job.pk})
+        return
     logger.info(
         "batch job succeeded",
         extra={

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 
 import pycountry
@@ -41,6 +41,8 @@ MIN_WORK_YEAR = 2020
 MIN_SALARY_USD = 1_000
 MAX_SALARY_USD = 5_000_000
 MAX_JOB_TITLE_LENGTH = 100
+# Longer than any English country name (the longest has 52 characters), spaces included.
+MAX_COUNTRY_TEXT_LENGTH = 100
 CURRENCY_CODE_LENGTH = 3
 
 PROFILE_FIELDS: tuple[str, ...] = (
@@ -69,7 +71,14 @@ DATASET_COLUMNS: tuple[str, ...] = (
 )
 
 REQUIRED_MESSAGE = "This field is required."
+NUL_MESSAGE = "Text cannot contain NUL characters."
 _WHITESPACE = re.compile(r"\s+")
+# What str.strip() and the regex \s remove: Python's whitespace. Spelled out so the API schema's
+# patterns (ECMA-262, which differs for U+001C-U+001F, U+0085, U+FEFF) say exactly the same.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 def _country_display_name(country: object) -> str:
@@ -82,14 +91,19 @@ def _build_countries() -> dict[str, str]:
     return dict(sorted(names.items(), key=lambda item: item[1].casefold()))
 
 
-def _build_country_name_index() -> dict[str, str]:
-    """Every exact English name pycountry knows (common, short, official) → alpha-2 code."""
-    index: dict[str, str] = {}
+def _country_names() -> Iterator[tuple[str, str]]:
+    """Every exact English name pycountry knows (common, short, official) with its code."""
     for country in pycountry.countries:
         for attribute in ("name", "common_name", "official_name"):
             name = getattr(country, attribute, None)
             if name:
-                index.setdefault(name.casefold(), country.alpha_2)
+                yield name, country.alpha_2
+
+
+def _build_country_name_index() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for name, code in _country_names():
+        index.setdefault(name.casefold(), code)
     return index
 
 
@@ -163,36 +177,52 @@ class ProfileError(ValueError):
         super().__init__(summary or "Invalid profile.")
 
 
-class _FieldError(Exception):
-    """Internal: one field failed; collected by the parsers into a ProfileError."""
+class FieldError(Exception):
+    """One value broke a rule; the message says why. Parsers collect these into a ProfileError."""
 
 
 def _type_name(value: object) -> str:
     return type(value).__name__
 
 
-def _as_text(value: object) -> str:
+def _checked_text(value: object) -> str:
+    """The text as sent (lengths are counted on it), or why it is not text we can keep."""
     if not isinstance(value, str):
-        raise _FieldError(f"Expected text, got {_type_name(value)}.")
-    return value.strip()
+        raise FieldError(f"Expected text, got {_type_name(value)}.")
+    if "\x00" in value:
+        # Nothing a person types contains one, and PostgreSQL cannot store it in JSON.
+        raise FieldError(NUL_MESSAGE)
+    return value
 
 
-def _as_int(value: object) -> int:
-    """Accept ints, integral floats and numeric strings ("50", "50.0"); reject bools and junk."""
+def _as_text(value: object) -> str:
+    return _checked_text(value).strip()
+
+
+def whole_number(value: object, *, strict_types: bool = False) -> int:
+    """A whole number from ints, integral floats and numeric text ("50", "50.0"); never a bool.
+
+    ``strict_types`` is for JSON, whose values carry their own type: there only an integer is a
+    whole number (not "50" or 50.0), as the API schema says. Text media (HTML forms, CSV cells)
+    leave it off, and numbers are read from their text.
+    """
     if isinstance(value, bool):
-        raise _FieldError(f"Expected a whole number, got {_type_name(value)}.")
+        raise FieldError(f"Expected a whole number, got {_type_name(value)}.")
     if isinstance(value, int):
         return value
+    if strict_types:
+        detail = repr(value) if isinstance(value, float) else _type_name(value)
+        raise FieldError(f"Expected a whole number, got {detail}.")
     if isinstance(value, float):
         if value.is_integer():
             return int(value)
-        raise _FieldError(f"Expected a whole number, got {value!r}.")
+        raise FieldError(f"Expected a whole number, got {value!r}.")
     if hasattr(value, "item") and not isinstance(value, str | bytes):
         # numpy / pandas scalars arrive from DataFrames; unwrap and re-check.
         try:
-            return _as_int(value.item())
+            return whole_number(value.item())
         except (TypeError, ValueError) as exc:
-            raise _FieldError(f"Expected a whole number, got {_type_name(value)}.") from exc
+            raise FieldError(f"Expected a whole number, got {_type_name(value)}.") from exc
     if isinstance(value, str):
         text = value.strip()
         try:
@@ -202,76 +232,90 @@ def _as_int(value: object) -> int:
         try:
             number = float(text)
         except ValueError:
-            raise _FieldError(f"'{text}' is not a whole number.") from None
+            raise FieldError(f"'{text}' is not a whole number.") from None
         if number.is_integer():
             return int(number)
-        raise _FieldError(f"'{text}' is not a whole number.")
-    raise _FieldError(f"Expected a whole number, got {_type_name(value)}.")
+        raise FieldError(f"'{text}' is not a whole number.")
+    raise FieldError(f"Expected a whole number, got {_type_name(value)}.")
+
+
+def _ascii_upper(text: str) -> str:
+    """Codes are ASCII: "se" is SE, but "ſe" is not (str.upper would make it "SE")."""
+    return text.upper() if text.isascii() else text
 
 
 def _choice(value: object, choices: Mapping[str, str], what: str) -> str:
-    code = _as_text(value).upper()
+    text = _as_text(value)
+    code = _ascii_upper(text)
     if code not in choices:
         allowed = ", ".join(f"{key} ({label})" for key, label in choices.items())
-        raise _FieldError(f"'{_as_text(value)}' is not a valid {what}. Choose one of: {allowed}.")
+        raise FieldError(f"'{text}' is not a valid {what}. Choose one of: {allowed}.")
     return code
+
+
+def _short_text(value: object, limit: int, what: str) -> str:
+    """Stripped, whitespace-collapsed text of at most ``limit`` characters *as sent* (spaces
+    included), so the API schema's maxLength states the same limit."""
+    raw = _checked_text(value)
+    text = _WHITESPACE.sub(" ", raw.strip())
+    if not text:
+        raise FieldError(REQUIRED_MESSAGE)
+    if len(raw) > limit:
+        raise FieldError(f"{what} must be at most {limit} characters (got {len(raw)}).")
+    return text
 
 
 def normalise_job_title(value: object) -> str:
     """Collapse whitespace; titles are free text so the model can map unseen ones by keyword."""
-    title = _WHITESPACE.sub(" ", _as_text(value))
-    if not title:
-        raise _FieldError(REQUIRED_MESSAGE)
-    if len(title) > MAX_JOB_TITLE_LENGTH:
-        raise _FieldError(
-            f"Job title must be at most {MAX_JOB_TITLE_LENGTH} characters (got {len(title)})."
-        )
-    return title
+    return _short_text(value, MAX_JOB_TITLE_LENGTH, "Job title")
 
 
 def normalise_country(value: object) -> str:
     """Alpha-2 code (any case) or an exact English country name → alpha-2 code."""
-    text = _WHITESPACE.sub(" ", _as_text(value))
-    if not text:
-        raise _FieldError(REQUIRED_MESSAGE)
-    code = text.upper()
-    if len(code) == 2:
+    text = _short_text(value, MAX_COUNTRY_TEXT_LENGTH, "A country")
+    code = _ascii_upper(text)
+    if len(code) == 2 and code.isascii():
         if code in COUNTRIES:
             return code
-        raise _FieldError(f"'{text}' is not a known ISO 3166-1 country code.")
+        raise FieldError(f"'{text}' is not a known ISO 3166-1 country code.")
     by_name = _COUNTRY_BY_NAME.get(text.casefold())
     if by_name is None:
-        raise _FieldError(
+        raise FieldError(
             f"'{text}' is not a known country: use an ISO 3166-1 alpha-2 code or an exact "
             "English country name."
         )
     return by_name
 
 
-def _remote_ratio(value: object) -> int:
-    ratio = _as_int(value)
+def _remote_ratio(value: object, strict_types: bool) -> int:
+    ratio = whole_number(value, strict_types=strict_types)
     if ratio not in REMOTE_RATIOS:
         allowed = ", ".join(f"{key} ({label})" for key, label in REMOTE_RATIOS.items())
-        raise _FieldError(f"{ratio} is not a valid remote ratio. Choose one of: {allowed}.")
+        raise FieldError(f"{ratio} is not a valid remote ratio. Choose one of: {allowed}.")
     return ratio
 
 
-def _work_year(value: object) -> int:
-    year = _as_int(value)
+def _work_year(value: object, strict_types: bool) -> int:
+    year = whole_number(value, strict_types=strict_types)
     latest = max_work_year()
     if not MIN_WORK_YEAR <= year <= latest:
-        raise _FieldError(f"Work year must be between {MIN_WORK_YEAR} and {latest} (got {year}).")
+        raise FieldError(f"Work year must be between {MIN_WORK_YEAR} and {latest} (got {year}).")
     return year
 
 
-_PROFILE_PARSERS = {
-    "job_title": normalise_job_title,
-    "experience_level": lambda v: _choice(v, EXPERIENCE_LEVELS, "experience level"),
-    "employment_type": lambda v: _choice(v, EMPLOYMENT_TYPES, "employment type"),
-    "company_location": normalise_country,
-    "employee_residence": normalise_country,
+def _text_rule(rule: Callable[[object], object]) -> Callable[[object, bool], object]:
+    """Text fields read the same from JSON and from text media."""
+    return lambda value, _strict_types: rule(value)
+
+
+_PROFILE_PARSERS: dict[str, Callable[[object, bool], object]] = {
+    "job_title": _text_rule(normalise_job_title),
+    "experience_level": _text_rule(lambda v: _choice(v, EXPERIENCE_LEVELS, "experience level")),
+    "employment_type": _text_rule(lambda v: _choice(v, EMPLOYMENT_TYPES, "employment type")),
+    "company_location": _text_rule(normalise_country),
+    "employee_residence": _text_rule(normalise_country),
     "remote_ratio": _remote_ratio,
-    "company_size": lambda v: _choice(v, COMPANY_SIZES, "company size"),
+    "company_size": _text_rule(lambda v: _choice(v, COMPANY_SIZES, "company size")),
     "work_year": _work_year,
 }
 
@@ -285,7 +329,11 @@ def _is_missing(value: object) -> bool:
 
 
 def _parse_fields(
-    raw: Mapping[str, object], parsers: Mapping[str, object], errors: dict[str, list[str]]
+    raw: Mapping[str, object],
+    parsers: Mapping[str, Callable[[object, bool], object]],
+    errors: dict[str, list[str]],
+    *,
+    strict_types: bool = False,
 ) -> dict[str, object]:
     values: dict[str, object] = {}
     for field, parser in parsers.items():
@@ -294,8 +342,8 @@ def _parse_fields(
             errors.setdefault(field, []).append(REQUIRED_MESSAGE)
             continue
         try:
-            values[field] = parser(value)
-        except _FieldError as exc:
+            values[field] = parser(value, strict_types)
+        except FieldError as exc:
             errors.setdefault(field, []).append(str(exc))
         except (TypeError, ValueError, AttributeError) as exc:
             logger.debug("Unexpected value for %s: %r", field, value, exc_info=True)
@@ -308,43 +356,76 @@ def _require_mapping(raw: object) -> None:
         raise ProfileError({"__all__": [f"Expected a mapping of fields, got {_type_name(raw)}."]})
 
 
-def parse_profile(raw: Mapping[str, object]) -> SalaryProfile:
-    """Validate and normalise all 8 fields, reporting every field error at once."""
+def parse_profile(raw: Mapping[str, object], *, strict_types: bool = False) -> SalaryProfile:
+    """Validate and normalise all 8 fields, reporting every field error at once.
+
+    ``strict_types`` for JSON input: whole numbers must be JSON integers (see ``whole_number``).
+    """
     _require_mapping(raw)
     errors: dict[str, list[str]] = {}
-    values = _parse_fields(raw, _PROFILE_PARSERS, errors)
+    values = _parse_fields(raw, _PROFILE_PARSERS, errors, strict_types=strict_types)
     if errors:
         raise ProfileError(errors)
     return SalaryProfile(**values)
 
 
-def _positive_int(value: object) -> int:
-    number = _as_int(value)
+# --- What each field accepts, stated for API schemas ----------------------------------------
+# ECMA-262 patterns (the regex dialect of JSON Schema and OpenAPI) that match exactly what the
+# parsers above accept, so a client that validates against the schema is never surprised.
+
+_SPACE = "[" + "".join(f"\\u{ord(char):04x}" for char in WHITESPACE) + "]"
+_NOT_SPACE_OR_NUL = "[^" + _SPACE[1:-1] + "\\u0000]"
+# Text with a visible character and no NUL: what a required free-text field accepts.
+NON_BLANK_TEXT_PATTERN = f"^{_SPACE}*{_NOT_SPACE_OR_NUL}[^\\u0000]*$"
+# The exact English names normalise_country knows (it also forgives letter case and spacing).
+COUNTRY_NAMES: tuple[str, ...] = tuple(sorted({name for name, _code in _country_names()}))
+
+
+def code_spelling_pattern(codes: Iterable[str]) -> str:
+    """Every spelling accepted for one of ``codes``: any ASCII letter case, surrounding spaces."""
+    alternatives = "|".join(
+        "".join(f"[{char.upper()}{char.lower()}]" for char in code) for code in codes
+    )
+    return f"^{_SPACE}*(?:{alternatives}){_SPACE}*$"
+
+
+def salary_usd_error(amount: int) -> str | None:
+    """Why a yearly salary in US dollars is implausible, or None: the one range for dataset rows
+    and for salaries users share in feedback."""
+    if MIN_SALARY_USD <= amount <= MAX_SALARY_USD:
+        return None
+    return (
+        f"Salary in USD must be between ${MIN_SALARY_USD:,} and ${MAX_SALARY_USD:,} "
+        f"(got {amount:,})."
+    )
+
+
+def _positive_int(value: object, strict_types: bool) -> int:
+    number = whole_number(value, strict_types=strict_types)
     if number <= 0:
-        raise _FieldError(f"Must be a positive whole number (got {number}).")
+        raise FieldError(f"Must be a positive whole number (got {number}).")
     return number
 
 
 def _currency(value: object) -> str:
-    code = _as_text(value).upper()
+    text = _as_text(value)
+    code = _ascii_upper(text)
     if len(code) != CURRENCY_CODE_LENGTH or code not in CURRENCIES:
-        raise _FieldError(f"'{_as_text(value)}' is not a known ISO 4217 currency code.")
+        raise FieldError(f"'{text}' is not a known ISO 4217 currency code.")
     return code
 
 
-def _salary_in_usd(value: object) -> int:
-    amount = _as_int(value)
-    if not MIN_SALARY_USD <= amount <= MAX_SALARY_USD:
-        raise _FieldError(
-            f"Salary in USD must be between {MIN_SALARY_USD:,} and {MAX_SALARY_USD:,} "
-            f"(got {amount:,})."
-        )
+def _salary_in_usd(value: object, strict_types: bool) -> int:
+    amount = whole_number(value, strict_types=strict_types)
+    problem = salary_usd_error(amount)
+    if problem is not None:
+        raise FieldError(problem)
     return amount
 
 
-_SALARY_PARSERS = {
+_SALARY_PARSERS: dict[str, Callable[[object, bool], object]] = {
     "salary": _positive_int,
-    "salary_currency": _currency,
+    "salary_currency": _text_rule(_currency),
     "salary_in_usd": _salary_in_usd,
 }
 

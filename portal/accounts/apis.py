@@ -1,8 +1,6 @@
 """Account API: obtain a token with a password (for scripts), list and revoke tokens, whoami."""
 
 from django.contrib.auth import authenticate
-from django.utils.decorators import method_decorator
-from django_ratelimit.decorators import ratelimit
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -10,12 +8,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from mlmodel.core.profile import NON_BLANK_TEXT_PATTERN
 from portal.accounts import throttling
 from portal.accounts.selectors import api_token_list_for_user
 from portal.accounts.services import TOKEN_NAME_MAX_LENGTH, api_token_create, api_token_revoke
+from portal.api.fields import RuleField
 from portal.api.openapi import NOT_AUTHENTICATED, ErrorSerializer, PageSerializer
 from portal.api.pagination import StandardPagination
-from portal.exceptions import ServiceError
+from portal.exceptions import InvalidInput
 
 DEFAULT_TOKEN_NAME = "API token"  # noqa: S105 - a label, not a secret
 INVALID_CREDENTIALS_MESSAGE = "Unable to log in with the provided username and password."
@@ -24,9 +24,23 @@ INVALID_CREDENTIALS_MESSAGE = "Unable to log in with the provided username and p
 class TokenObtainInputSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
-    name = serializers.CharField(
-        max_length=TOKEN_NAME_MAX_LENGTH, required=False, default=DEFAULT_TOKEN_NAME
+    # Checked by api_token_create, the rule the account page's form uses too.
+    name = RuleField(
+        schema={
+            "type": "string",
+            "minLength": 1,
+            "maxLength": TOKEN_NAME_MAX_LENGTH,
+            "pattern": NON_BLANK_TEXT_PATTERN,
+        },
+        required=False,
+        default=DEFAULT_TOKEN_NAME,
+        help_text="What will use the token (surrounding spaces are dropped).",
     )
+
+    def validate_name(self, value: object) -> object:
+        if not isinstance(value, str):
+            raise serializers.ValidationError(f"Expected text, got {type(value).__name__}.")
+        return value
 
 
 class TokenObtainOutputSerializer(serializers.Serializer):
@@ -52,19 +66,7 @@ class ApiTokenOutputSerializer(serializers.Serializer):
     is_active = serializers.BooleanField()
 
 
-@method_decorator(
-    ratelimit(group=throttling.TOKEN_IP_GROUP, key="ip", rate=throttling.token_rate, method="POST"),
-    name="post",
-)
-@method_decorator(
-    ratelimit(
-        group=throttling.TOKEN_USERNAME_GROUP,
-        key=throttling.submitted_username,
-        rate=throttling.token_rate,
-        method="POST",
-    ),
-    name="post",
-)
+@throttling.TOKEN_DOOR.limit_class
 class ApiTokenObtainApi(APIView):
     """Exchange a username and password for a new named API token (shown once)."""
 
@@ -96,7 +98,7 @@ class ApiTokenObtainApi(APIView):
         data = serializer.validated_data
         user = authenticate(request._request, username=data["username"], password=data["password"])
         if user is None:
-            raise ServiceError(INVALID_CREDENTIALS_MESSAGE)
+            raise InvalidInput(INVALID_CREDENTIALS_MESSAGE)
         token, key = api_token_create(user=user, name=data["name"])
         payload = {"token": key, "id": token.pk, "name": token.name, "prefix": token.prefix}
         return Response(TokenObtainOutputSerializer(payload).data, status=status.HTTP_201_CREATED)

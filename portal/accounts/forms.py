@@ -61,10 +61,14 @@ class LoginForm(AuthenticationForm):
 
 
 class ApiTokenCreateForm(forms.Form):
+    """The name goes to ``api_token_create`` as typed: its rule (and message) is the API's too."""
+
     name = forms.CharField(
-        max_length=TOKEN_NAME_MAX_LENGTH,
+        required=False,
+        strip=False,
         label="Token name",
         help_text="What will use it, e.g. “nightly payroll script”.",
+        widget=forms.TextInput(attrs={"maxlength": TOKEN_NAME_MAX_LENGTH, "required": True}),
     )
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> None:

@@ -113,3 +113,33 @@ def test_nul_characters_in_a_comment_are_a_400(api_client, prediction):
     )
     assert response.status_code == 400
     assert "comment" in response.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"rating": "too_low", "comment": 0}, "comment", "Expected text, got int."),
+        ({"rating": "too_low", "comment": None}, "comment", "Expected text, got null."),
+        (
+            {"rating": "too_low", "actual_salary_usd": 90000.0},
+            "actual_salary_usd",
+            "Expected a whole number, got 90000.0.",
+        ),
+        (
+            {"rating": "too_low", "actual_salary_usd": "90000"},
+            "actual_salary_usd",
+            "Expected a whole number, got str.",
+        ),
+        ({"rating": ["too_low"]}, "rating", "Choose one of: too_low, about_right, too_high."),
+    ],
+)
+def test_values_of_the_wrong_json_type_are_a_400_naming_the_field(
+    api_client, prediction, body, field, message
+):
+    # when a value the schema's types forbid is sent
+    response = api_client.post(_url(prediction), body, format="json")
+
+    # then it is refused, not coerced
+    assert response.status_code == 400
+    assert response.json() == {"errors": {field: [message]}}
+    assert Feedback.objects.count() == 0

@@ -5,7 +5,7 @@ import pytest
 from feedback import services
 from feedback.models import Feedback
 from mlmodel.models import ReviewStatus, SalaryRecord, SalarySource
-from portal.exceptions import ServiceError
+from portal.exceptions import NotFound, ServiceError
 
 pytestmark = pytest.mark.django_db
 
@@ -116,9 +116,8 @@ def test_invalid_feedback_is_refused_and_nothing_is_written(user, prediction, ov
 
 
 def test_feedback_on_another_users_prediction_is_404(other_user, prediction):
-    with pytest.raises(ServiceError) as caught:
+    with pytest.raises(NotFound):
         _upsert(other_user, prediction, actual_salary_usd=100_000)
-    assert caught.value.status_code == 404
     assert Feedback.objects.count() == 0
 
 

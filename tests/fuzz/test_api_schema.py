@@ -1,10 +1,16 @@
 """Property-based fuzzing of the API against its own OpenAPI schema (schemathesis).
 
 Whatever a client sends, the API answers a documented status with a documented body and never a
-server error. The schema is the one the app publishes, fetched from the WSGI app in-process; the
-requests go to the same app (no network), authenticated with a real token, against a real model
-and real stored predictions and batch jobs.
+server error; a request the schema allows is accepted and one it forbids is refused (every
+check is on, ``schemathesis.toml`` here). Twice: in-process against the WSGI app, and from
+outside against a production-mode gunicorn. Both authenticate with a real token, against a real
+model and real stored predictions and batch jobs.
 """
+
+import os
+import re
+import subprocess
+import sys
 
 import pytest
 import schemathesis
@@ -13,20 +19,14 @@ from hypothesis import strategies as st
 
 from mlmodel.core.profile import PROFILE_FIELDS
 from portal.wsgi import application
+from tests.fuzz.conftest import FUZZ_CONFIG_PATH
 from tests.predictions.conftest import GOOD_ROW
 
 SCHEMA_PATH = "/api/schema/?format=json"
-# Small and derandomized: the whole file stays well under a minute on two cores and CI sees
-# the same cases on every run. "none" keeps Hypothesis from writing an example database.
+# Small: the whole file stays well under two minutes on two cores.
 MAX_EXAMPLES = 100
-FUZZ_CONFIG = {
-    "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none"},
-    "checks": {
-        # A schema-valid request can still break a business rule (an unknown country, someone
-        # else's prediction id): a clear 400/404 for it is right, not a failure.
-        "positive_data_acceptance": {"enabled": False},
-    },
-}
+SERVER_MAX_EXAMPLES = 30
+SERVER_RUN_TIMEOUT_SECONDS = 150
 PREDICTION_ID = "prediction_id"
 JOB_ID = "job_id"
 BATCH_URL = "/api/v1/predictions/batch/"
@@ -35,13 +35,9 @@ CSV_HEADER = ",".join(PROFILE_FIELDS)
 CSV_EXAMPLES = 30
 
 schema = schemathesis.openapi.from_wsgi(
-    SCHEMA_PATH, application, config=schemathesis.Config.from_dict(FUZZ_CONFIG)
-).exclude(
-    # Revoking tokens could revoke the one this run authenticates with; the accounts tests
-    # cover revoking.
-    method="DELETE",
-    path_regex=r"^/api/v1/auth/tokens/",
+    SCHEMA_PATH, application, config=schemathesis.Config.from_path(FUZZ_CONFIG_PATH)
 )
+schema.config.generation.update(max_examples=MAX_EXAMPLES)
 
 
 def _onto(existing: tuple[int, ...], value: object) -> object:
@@ -105,3 +101,48 @@ def test_batch_csv_with_any_cells_is_answered_line_by_line(api_client, active_mo
     non_blank = [row for row in rows if any(cell.strip() for cell in row)]
     assert sorted(answered)[0] == 2
     assert len(answered) == len(set(answered)) == 1 + len(non_blank)
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_production_server_conforms_to_its_schema(
+    api_token_key, fuzz_objects, production_server, tmp_path
+):
+    # given a production-mode server (DEBUG off, gunicorn) over stored predictions and jobs
+    command = [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "--config-file",
+        str(FUZZ_CONFIG_PATH),
+        "--no-color",
+        "run",
+        f"{production_server.url}{SCHEMA_PATH}",
+        "--checks",
+        "all",
+        "--max-examples",
+        str(SERVER_MAX_EXAMPLES),
+        "--header",
+        f"Authorization: Token {api_token_key}",
+        "--workers",
+        "1",
+        "--continue-on-failure",
+    ]
+
+    # when schemathesis runs every phase and every check against it, from outside
+    result = subprocess.run(
+        command,
+        cwd=tmp_path,  # its crash cache stays out of the repository
+        env={**os.environ, "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=SERVER_RUN_TIMEOUT_SECONDS,
+        check=False,
+    )
+
+    # then every generated case passed every check
+    report = f"{result.stdout[-20_000:]}{result.stderr[-5_000:]}"
+    assert result.returncode == 0, f"{report}\nserver log: {production_server.log_path}"
+    counts = re.search(r"(\d+) generated, (\d+) passed", result.stdout)
+    assert counts and int(counts[1]) == int(counts[2]) > 0, report

@@ -1,6 +1,7 @@
 """Account API: obtain a token with a password, list and revoke tokens, /me."""
 
 import pytest
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from portal.accounts.models import ApiToken
@@ -76,19 +77,34 @@ def test_obtain_token_is_rate_limited_per_address(user, settings):
     assert "Too many requests" in response.json()["errors"]["detail"][0]
 
 
-def test_obtain_token_is_rate_limited_per_username_across_addresses(user, password, settings):
+def test_guesses_from_other_addresses_do_not_lock_the_owner_out(user, password, settings):
     # given
     settings.RATELIMIT_TOKEN = TIGHT_RATE
     client = APIClient()
 
-    # when the same account is tried from three addresses (case does not matter)
-    _obtain(client, "alice", "wrong-1", REMOTE_ADDR="198.51.100.1")
-    _obtain(client, "ALICE", "wrong-2", REMOTE_ADDR="198.51.100.2")
-    response = _obtain(client, "Alice", password, REMOTE_ADDR="198.51.100.3")
+    # when a stranger fills the per-address buckets for this account (case does not matter)
+    for attempt in range(3):
+        _obtain(client, "ALICE" if attempt % 2 else "alice", "wrong", REMOTE_ADDR="198.51.100.1")
+    stranger = _obtain(client, "alice", password, REMOTE_ADDR="198.51.100.1")
 
-    # then even the right password waits
+    # then the stranger waits, and the owner, from their own address, gets in
+    assert stranger.status_code == 429
+    assert "Retry-After" in stranger
+    assert _obtain(client, "alice", password, REMOTE_ADDR="203.0.113.7").status_code == 201
+
+
+def test_one_username_has_a_ceiling_across_all_addresses(user, password, settings):
+    # given a tight ceiling on one username, whatever the address
+    settings.RATELIMIT_USERNAME_CEILING = TIGHT_RATE
+    client = APIClient()
+
+    # when wrong passwords come from many addresses, one each
+    _obtain(client, "alice", "wrong-1", REMOTE_ADDR="198.51.100.1")
+    _obtain(client, "alice", "wrong-2", REMOTE_ADDR="198.51.100.2")
+    response = _obtain(client, "alice", password, REMOTE_ADDR="198.51.100.3")
+
+    # then that account waits
     assert response.status_code == 429
-    assert "Retry-After" in response
 
 
 def test_token_list_is_own_tokens_without_secrets(api_client, user, other_user):
@@ -143,3 +159,38 @@ def test_openapi_schema_documents_the_account_endpoints(client):
     assert schema["components"]["securitySchemes"]["ApiToken"]["name"] == "Authorization"
     assert "security" not in schema["paths"][TOKEN_URL]["post"]
     assert {"ApiToken": []} in schema["paths"][ME_URL]["get"]["security"]
+
+
+@pytest.mark.parametrize("name", ["   ", "x" * 101], ids=["blank", "one character too long"])
+def test_a_bad_token_name_gets_the_same_message_from_the_api_and_the_account_page(
+    client, user, password, name
+):
+    # given
+    client.force_login(user)
+
+    # when
+    api = APIClient().post(
+        TOKEN_URL, {"username": "alice", "password": password, "name": name}, format="json"
+    )
+    page = client.post(reverse("accounts:token_create"), {"name": name})
+
+    # then
+    assert api.status_code == 400
+    assert api.json()["errors"] == {"name": list(page.context["form"].errors["name"])}
+    assert not ApiToken.objects.exists()
+
+
+def test_a_token_name_up_to_the_documented_length_is_accepted(user, password):
+    response = APIClient().post(
+        TOKEN_URL, {"username": "alice", "password": password, "name": "n" * 99}, format="json"
+    )
+    assert response.status_code == 201
+    assert response.json()["name"] == "n" * 99
+
+
+def test_a_token_name_that_is_not_text_is_a_400(user, password):
+    response = APIClient().post(
+        TOKEN_URL, {"username": "alice", "password": password, "name": 42}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"name": ["Expected text, got int."]}}

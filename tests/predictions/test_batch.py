@@ -3,7 +3,10 @@
 import csv
 import io
 
+import jsonschema_rs
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from mlmodel.core.profile import PROFILE_FIELDS
 from predictions import batch
@@ -138,3 +141,41 @@ def test_result_writer_echoes_inputs_and_appends_estimates_or_errors():
 def test_result_file_name_is_ascii_and_keeps_the_stem():
     assert batch.result_file_name("Gehälter 2024.csv", 7) == "Geh-lter-2024-predictions-7.csv"
     assert batch.result_file_name('"; rm -rf', 8) == "rm--rf-predictions-8.csv"
+
+
+CSV_FILE_SCHEMA = jsonschema_rs.Draft4Validator(
+    {"type": "string", "pattern": batch.CSV_FILE_PATTERN}
+)
+
+
+@settings(max_examples=200, derandomize=True, database=None)
+@given(text=st.from_regex(batch.CSV_FILE_PATTERN, fullmatch=True))
+def test_every_file_the_schema_pattern_allows_is_read_and_answered_row_by_row(text):
+    # given a file the API schema promises is accepted (as clients read the pattern)
+    assume(CSV_FILE_SCHEMA.is_valid(text))
+
+    # when
+    table = batch.read_table(text.encode("utf-8"), max_rows=10_000)
+
+    # then it has rows, and each one is predicted or reported with its errors
+    rows = list(batch.parse_rows(table))
+    assert rows and len(rows) == table.row_count
+    assert all((row.profile is None) == bool(row.errors) for row in rows)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        HEADER,
+        HEADER + "\n",
+        HEADER + "\n , ,\t\n",
+        HEADER + '\n"",""\n',
+        "job_title\nData Scientist\n",
+        HEADER + "\nData Scientist\x00\n",
+    ],
+)
+def test_the_schema_pattern_refuses_files_read_table_refuses(text):
+    assert not CSV_FILE_SCHEMA.is_valid(text)
+    with pytest.raises(batch.BatchFileError):
+        batch.read_table(text.encode("utf-8"), max_rows=10)

@@ -8,7 +8,8 @@ from django.db import DatabaseError
 from django.test import override_settings
 
 from mlmodel.models import ModelStatus, ModelVersion
-from portal.exceptions import ServiceError
+from portal.exceptions import InvalidInput, PayloadTooLarge, ServiceError, Unavailable
+from portal.jobs.services import job_fail
 from predictions import services
 from predictions.models import BatchJob, Channel, JobStatus, Prediction
 from tests.predictions.conftest import GOOD_ROW, PROFILE, csv_bytes
@@ -47,9 +48,8 @@ def test_prediction_create_without_an_active_model_is_a_503_and_stores_nothing(u
     assert not ModelVersion.objects.filter(status=ModelStatus.ACTIVE).exists()
 
     # when / then
-    with pytest.raises(ServiceError) as caught:
+    with pytest.raises(Unavailable):
         services.prediction_create(user=user, profile=PROFILE, channel=Channel.WEB)
-    assert caught.value.status_code == 503
     assert Prediction.objects.count() == 0
 
 
@@ -78,6 +78,7 @@ def test_small_batch_is_answered_at_once_and_stored_as_a_job(user, active_model_
     assert set(job.row_errors[0]["errors"]) == {"company_location", "remote_ratio", "work_year"}
     assert job.model_version == active_model_version
     assert bytes(job.input_csv) == data
+    assert job.progress_percent == 100
     rows = _result_rows(job)
     assert [row["line"] for row in rows] == ["2", "3", "4"]
     assert rows[0]["model_version"] == str(active_model_version.version)
@@ -102,34 +103,31 @@ def test_batch_estimates_match_single_predictions(user, active_model_version):
 
 
 @pytest.mark.parametrize(
-    ("data", "status_code"),
+    "data",
     [
-        (b"", 400),
-        (csv_bytes([], header="job_title,salary"), 400),
-        (b"\xff\xfe" + "job_title".encode("utf-16-le"), 400),
+        b"",
+        csv_bytes([], header="job_title,salary"),
+        b"\xff\xfe" + "job_title".encode("utf-16-le"),
     ],
 )
-def test_unusable_files_are_refused_whole(user, active_model_version, data, status_code):
+def test_unusable_files_are_refused_whole(user, active_model_version, data):
     # when / then
-    with pytest.raises(ServiceError) as caught:
+    with pytest.raises(InvalidInput) as caught:
         services.batch_job_create(user=user, file_name="bad.csv", data=data)
-    assert caught.value.status_code == status_code
     assert "file" in caught.value.errors
     assert BatchJob.objects.count() == 0
 
 
 @override_settings(BATCH_UPLOAD_MAX_BYTES=100)
 def test_files_over_the_byte_limit_are_413(user, active_model_version):
-    with pytest.raises(ServiceError) as caught:
+    with pytest.raises(PayloadTooLarge):
         services.batch_job_create(user=user, file_name="big.csv", data=csv_bytes([GOOD_ROW] * 10))
-    assert caught.value.status_code == 413
 
 
 @override_settings(BATCH_MAX_ROWS=3, BATCH_SYNC_MAX_ROWS=2)
 def test_files_over_the_row_limit_are_413(user, active_model_version):
-    with pytest.raises(ServiceError) as caught:
+    with pytest.raises(PayloadTooLarge):
         services.batch_job_create(user=user, file_name="big.csv", data=csv_bytes([GOOD_ROW] * 4))
-    assert caught.value.status_code == 413
 
 
 @override_settings(BATCH_SYNC_MAX_ROWS=5)
@@ -151,9 +149,82 @@ def test_large_batch_is_queued_then_run_in_chunks_eagerly(
     assert job.status == JobStatus.SUCCEEDED
     assert (job.row_count, job.rows_done, job.predicted_count, job.error_count) == (10, 10, 9, 1)
     assert job.row_errors[0]["line"] == 11
-    assert job.started_at <= job.finished_at
+    assert job.started_at <= job.heartbeat_at <= job.finished_at
+    assert job.progress_percent == 100
+    assert job.celery_task_id
     assert job.model_version == active_model_version
     assert len(_result_rows(job)) == 10
+
+
+def _watch_chunks(monkeypatch, on_chunk=None) -> list[tuple]:
+    """Record the stored job before each chunk is predicted (the real prediction still runs)."""
+    seen: list[tuple] = []
+    predict_chunk = services._predict_chunk
+
+    def watched(chunk, outcome, *, subject_key):
+        job = BatchJob.objects.get()
+        seen.append((job.status, job.stage, job.rows_done, job.progress_percent, job.heartbeat_at))
+        if on_chunk is not None:
+            on_chunk(len(seen), job)
+        predict_chunk(chunk, outcome, subject_key=subject_key)
+
+    monkeypatch.setattr(services, "_predict_chunk", watched)
+    return seen
+
+
+@override_settings(BATCH_SYNC_MAX_ROWS=5)
+def test_a_running_batch_saves_its_progress_and_a_heartbeat_after_each_chunk(
+    user, active_model_version, django_capture_on_commit_callbacks, monkeypatch
+):
+    # given a 10-row job run in chunks of 4, watched before each chunk
+    monkeypatch.setattr(services, "BATCH_CHUNK_ROWS", 4)
+    seen = _watch_chunks(monkeypatch)
+
+    # when it is queued and run (eagerly, at commit)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.batch_job_create(
+            user=user, file_name="big.csv", data=csv_bytes([GOOD_ROW] * 10)
+        )
+
+    # then each chunk found the previous one's rows, percent and a newer heartbeat stored
+    running, stage = JobStatus.RUNNING, services.BATCH_STAGE_PREDICTING
+    assert [row[:4] for row in seen] == [
+        (running, stage, 0, 0),
+        (running, stage, 4, 40),
+        (running, stage, 8, 80),
+    ]
+    heartbeats = [row[4] for row in seen]
+    assert None not in heartbeats
+    assert heartbeats == sorted(heartbeats)
+    job.refresh_from_db()
+    assert (job.status, job.rows_done, job.progress_percent) == (JobStatus.SUCCEEDED, 10, 100)
+    assert job.heartbeat_at >= heartbeats[-1]
+
+
+@override_settings(BATCH_SYNC_MAX_ROWS=5)
+def test_a_batch_failed_by_the_sweep_mid_run_stops_and_stays_failed(
+    user, active_model_version, django_capture_on_commit_callbacks, monkeypatch
+):
+    # given a job that the sweep fails while its second chunk is being predicted
+    monkeypatch.setattr(services, "BATCH_CHUNK_ROWS", 4)
+
+    def sweep_on_second_chunk(chunk_number: int, job: BatchJob) -> None:
+        if chunk_number == 2:
+            job_fail(job=job, message=BatchJob.stale_message)
+
+    seen = _watch_chunks(monkeypatch, on_chunk=sweep_on_second_chunk)
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.batch_job_create(
+            user=user, file_name="big.csv", data=csv_bytes([GOOD_ROW] * 10)
+        )
+
+    # then the worker stopped after that chunk instead of finishing over the sweep's verdict
+    assert len(seen) == 2
+    job.refresh_from_db()
+    assert (job.status, job.message) == (JobStatus.FAILED, BatchJob.stale_message)
+    assert (job.rows_done, job.progress_percent, job.result_csv) == (4, 40, None)
 
 
 def test_a_finished_job_is_not_run_again(user, active_model_version):
@@ -209,9 +280,8 @@ def test_a_prediction_that_cannot_be_stored_is_not_shown(user, active_model_vers
     monkeypatch.setattr(services, "_store_prediction", refuse)
 
     # when / then the caller gets an error, not an estimate
-    with pytest.raises(ServiceError) as caught:
+    with pytest.raises(Unavailable):
         services.prediction_create(user=user, profile=PROFILE, channel=Channel.WEB)
-    assert caught.value.status_code == 503
     assert Prediction.objects.count() == 0
 
 
@@ -231,11 +301,10 @@ def test_large_batch_with_the_broker_down_is_a_503_and_the_job_is_kept(
     data = csv_bytes([GOOD_ROW] * 3)
 
     # when
-    with pytest.raises(ServiceError) as caught:
+    with pytest.raises(Unavailable) as caught:
         services.batch_job_create(user=user, file_name="big.csv", data=data)
 
     # then the caller hears it was not queued; the job says the same and keeps its file
-    assert caught.value.status_code == 503
     job = BatchJob.objects.get()
     assert job.status == JobStatus.FAILED
     assert job.message == services.JOB_QUEUE_FAILED_MESSAGE == caught.value.errors["detail"][0]

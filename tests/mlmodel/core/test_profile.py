@@ -1,27 +1,38 @@
 """SalaryProfile parsing: the single validation gate for every input path."""
 
 import datetime
+import sys
 
+import jsonschema_rs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlmodel.core.profile import (
     COMPANY_SIZES,
     COUNTRIES,
+    COUNTRY_NAMES,
     EMPLOYMENT_TYPES,
     EXPERIENCE_LEVELS,
+    MAX_COUNTRY_TEXT_LENGTH,
     MAX_JOB_TITLE_LENGTH,
     MAX_SALARY_USD,
     MIN_SALARY_USD,
     MIN_WORK_YEAR,
+    NON_BLANK_TEXT_PATTERN,
+    NUL_MESSAGE,
     PROFILE_FIELDS,
     REMOTE_RATIOS,
     REQUIRED_MESSAGE,
+    WHITESPACE,
     ProfileError,
     SalaryProfile,
     SalaryRow,
+    code_spelling_pattern,
     max_work_year,
     parse_profile,
     parse_salary_row,
+    salary_usd_error,
 )
 
 VALID_RAW = {
@@ -200,3 +211,95 @@ def test_parse_salary_row_rejects_too_small_usd():
     with pytest.raises(ProfileError) as info:
         parse_salary_row({**VALID_ROW, "salary_in_usd": MIN_SALARY_USD - 1})
     assert list(info.value.errors) == ["salary_in_usd"]
+
+
+# --- JSON types, lengths as sent, and the patterns the API schema states -------------------
+
+SCHEMA_EXAMPLES = 300
+
+
+def _accepts(field: str, value) -> bool:
+    try:
+        parse_profile({**VALID_RAW, field: value})
+    except ProfileError:
+        return False
+    return True
+
+
+def _pattern(pattern: str) -> jsonschema_rs.Draft4Validator:
+    """As a client reads a schema's pattern (ECMA-262), not as Python's re would."""
+    return jsonschema_rs.Draft4Validator({"type": "string", "pattern": pattern})
+
+
+@pytest.mark.parametrize(("field", "value"), [("remote_ratio", "50"), ("work_year", 2024.0)])
+def test_strict_types_want_json_integers_for_whole_numbers(field, value):
+    assert _accepts(field, value)
+    with pytest.raises(ProfileError) as info:
+        parse_profile({**VALID_RAW, field: value}, strict_types=True)
+    assert list(info.value.errors) == [field]
+    assert info.value.errors[field][0].startswith("Expected a whole number, got ")
+
+
+def test_lengths_count_what_was_sent_spaces_included():
+    title = " " + "x" * MAX_JOB_TITLE_LENGTH
+    assert errors_of({**VALID_RAW, "job_title": title})["job_title"] == [
+        f"Job title must be at most {MAX_JOB_TITLE_LENGTH} characters (got 101)."
+    ]
+    padded = "germany".ljust(MAX_COUNTRY_TEXT_LENGTH + 1)
+    assert "at most" in errors_of({**VALID_RAW, "company_location": padded})["company_location"][0]
+
+
+@pytest.mark.parametrize("field", ["job_title", "company_location", "experience_level"])
+def test_nul_characters_are_refused_in_text(field):
+    assert errors_of({**VALID_RAW, field: "S\x00E"}) == {field: [NUL_MESSAGE]}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("experience_level", "ſe"), ("company_location", "ﬁ")]
+)
+def test_only_ascii_letters_spell_a_code(field, value):
+    # "ſe".upper() == "SE" and "ﬁ".upper() == "FI" (Finland) in Python, but neither is a code
+    assert not _accepts(field, value)
+
+
+def test_whitespace_is_exactly_what_python_strips():
+    assert {chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()} == set(WHITESPACE)
+
+
+SPACE_OR_JUNK = st.sampled_from([*WHITESPACE[:6], "\u3000", "\x1c", "\ufeff", "-", "0", ""])
+CODE_LIKE = st.builds(
+    lambda before, letters, after: before + letters + after,
+    SPACE_OR_JUNK,
+    st.text(st.sampled_from("sSeEmMiInNxXtTfFpPcClLuUdD\u017f\u0131"), min_size=1, max_size=3),
+    SPACE_OR_JUNK,
+)
+
+
+@settings(max_examples=SCHEMA_EXAMPLES, derandomize=True, database=None)
+@given(value=CODE_LIKE)
+def test_code_patterns_match_exactly_what_the_rule_accepts(value):
+    for field, codes in (
+        ("experience_level", EXPERIENCE_LEVELS),
+        ("employment_type", EMPLOYMENT_TYPES),
+        ("company_size", COMPANY_SIZES),
+        ("company_location", COUNTRIES),  # no country name is this short
+    ):
+        assert _pattern(code_spelling_pattern(codes)).is_valid(value) is _accepts(field, value)
+
+
+@settings(max_examples=SCHEMA_EXAMPLES, derandomize=True, database=None)
+@given(value=st.text(st.sampled_from([*WHITESPACE[:8], "\x00", "a", "Z", "é", " "]), max_size=8))
+def test_the_title_pattern_matches_exactly_what_the_rule_accepts(value):
+    assert _pattern(NON_BLANK_TEXT_PATTERN).is_valid(value) is _accepts("job_title", value)
+
+
+def test_every_documented_country_name_is_accepted():
+    assert len(COUNTRY_NAMES) > len(COUNTRIES)
+    assert all(_accepts("company_location", name) for name in COUNTRY_NAMES)
+    assert max(map(len, COUNTRY_NAMES)) <= MAX_COUNTRY_TEXT_LENGTH
+
+
+def test_one_salary_range_for_dataset_rows_and_feedback():
+    assert salary_usd_error(MIN_SALARY_USD) is None
+    assert salary_usd_error(MAX_SALARY_USD) is None
+    assert "between $1,000 and $5,000,000" in salary_usd_error(MIN_SALARY_USD - 1)
