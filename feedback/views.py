@@ -14,12 +14,12 @@ from feedback.forms import FeedbackForm
 from feedback.ratelimits import feedback_limit
 from feedback.selectors import feedback_list_for_user
 from feedback.services import feedback_upsert
-from portal.exceptions import ServiceError
+from portal.errors import http_status
+from portal.exceptions import NotFound, ServiceError
 from predictions.presentation import prediction_detail_context
 from predictions.selectors import prediction_get_for_user
 
 FEEDBACK_PAGE_SIZE = 20
-HTTP_NOT_FOUND = 404
 HTTP_BAD_REQUEST = 400
 FEEDBACK_ANCHOR = "#feedback"
 
@@ -43,12 +43,12 @@ def feedback_submit(request: HttpRequest, prediction_id: int) -> HttpResponse:
                 rating=form.cleaned_data["rating"],
                 comment=form.cleaned_data["comment"],
             )
+        except NotFound as exc:
+            raise Http404("No such prediction.") from exc
         except ServiceError as exc:
-            if exc.status_code == HTTP_NOT_FOUND:
-                raise Http404("No such prediction.") from exc
             for name, errors in exc.errors.items():
                 form.add_error(name if name in form.fields else None, errors)
-            status = exc.status_code
+            status = http_status(exc)
         else:
             messages.success(
                 request, "Thank you for your feedback." if created else "Your feedback was updated."

@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from mlmodel.core.profile import DATASET_COLUMNS, ProfileError, SalaryRow, parse_salary_row
 from mlmodel.models import ImportBatch, SalaryRecord, SalarySource
 from mlmodel.selectors import SALARY_DATA_GENERATION_KEY
-from portal.exceptions import ServiceError
+from portal.exceptions import InvalidInput, ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def _hashed_text_lines(handle: BinaryIO, digest: hashlib._Hash) -> Iterator[str]
         try:
             yield decoder.decode(raw)
         except UnicodeDecodeError as exc:
-            raise ServiceError(
+            raise InvalidInput(
                 {"file": [f"Line {line_number} is not valid UTF-8 text ({exc.reason})."]}
             ) from exc
     decoder.decode(b"", final=True)
@@ -99,7 +99,7 @@ def _hashed_text_lines(handle: BinaryIO, digest: hashlib._Hash) -> Iterator[str]
 
 def _check_header(header: list[str] | None) -> list[str]:
     if header is None:
-        raise ServiceError({"file": ["The file is empty: expected a header line."]})
+        raise InvalidInput({"file": ["The file is empty: expected a header line."]})
     columns = [name.strip() for name in header]
     missing = [name for name in DATASET_COLUMNS if name not in columns]
     unexpected = [name for name in columns if name not in DATASET_COLUMNS]
@@ -112,7 +112,7 @@ def _check_header(header: list[str] | None) -> list[str]:
     if repeated:
         problems.append(f"repeated column(s): {', '.join(repeated)}")
     if problems:
-        raise ServiceError(
+        raise InvalidInput(
             {
                 "file": [
                     f"Line {HEADER_LINE} (header) must name exactly these "
@@ -149,7 +149,7 @@ def _parsed_rows(
             except ProfileError as exc:
                 yield line_number, None, _describe_profile_error(exc)
     except csv.Error as exc:
-        raise ServiceError({"file": [f"Line {reader.line_num} is not valid CSV: {exc}."]}) from exc
+        raise InvalidInput({"file": [f"Line {reader.line_num} is not valid CSV: {exc}."]}) from exc
 
 
 def _validate(path: Path, progress: ProgressCallback | None) -> _ValidationPass:
@@ -210,7 +210,7 @@ def _already_imported(*, file_name: str, batch: ImportBatch) -> ImportResult:
 def _check_source(source: str) -> None:
     if source not in IMPORT_SOURCES:
         allowed = ", ".join(str(choice) for choice in IMPORT_SOURCES)
-        raise ServiceError({"source": [f"'{source}' is not an import source; use {allowed}."]})
+        raise InvalidInput({"source": [f"'{source}' is not an import source; use {allowed}."]})
 
 
 def salary_import_csv(
@@ -228,7 +228,7 @@ def salary_import_csv(
     _check_source(source)
     path = Path(path)
     if not path.is_file():
-        raise ServiceError({"path": [f"No such file: {path}"]})
+        raise InvalidInput({"path": [f"No such file: {path}"]})
     validation = _validate(path, progress)
     existing = _existing_batch(validation.sha256)
     if existing is not None:
@@ -253,7 +253,7 @@ def salary_import_csv(
             )
             inserted = _insert_in_chunks(records, total=validation.valid_count, progress=progress)
             if digest.hexdigest() != validation.sha256:
-                raise ServiceError({"file": ["The file changed while it was being imported."]})
+                raise InvalidInput({"file": ["The file changed while it was being imported."]})
             batch.row_count = inserted
             batch.save(update_fields=["row_count"])
     except IntegrityError:
@@ -330,7 +330,7 @@ def salary_rows_create(
             raise
         return _already_imported(file_name=file_name, batch=existing)
     except ProfileError as exc:
-        raise ServiceError({"rows": [f"{file_name} has an invalid row: {exc}"]}) from exc
+        raise InvalidInput({"rows": [f"{file_name} has an invalid row: {exc}"]}) from exc
     salary_data_changed()
     logger.info("salary rows created: %s rows in %s (batch %s)", inserted, file_name, batch.pk)
     return ImportResult(

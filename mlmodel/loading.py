@@ -30,7 +30,7 @@ from mlmodel import selectors
 from mlmodel.core.artifacts import ArtifactIntegrityError, load_predictor
 from mlmodel.core.predictor import Predictor
 from mlmodel.selectors import ServingEntry
-from portal.exceptions import ServiceError
+from portal.exceptions import NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ class ArtifactCache:
                 extra={"model_version": entry.version_number},
             )
             return None
-        except (DatabaseError, ServiceError) as exc:
+        except (DatabaseError, NotFound) as exc:
             logger.exception(
                 "could not read model v%s (id %s); will retry at the next check",
                 entry.version_number,

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 
 from mlmodel.core.profile import DATASET_COLUMNS
 from mlmodel.models import ModelStatus, ModelVersion, ReviewStatus, SalaryRecord, SalarySource
-from portal.exceptions import ServiceError
+from portal.exceptions import NotFound
 
 REAL_SOURCES: tuple[str, ...] = (SalarySource.IMPORT, SalarySource.FEEDBACK)
 TRAINING_EXTRA_COLUMNS: tuple[str, ...] = ("source",)
@@ -50,12 +50,10 @@ def model_serving_entries() -> tuple[ServingEntry, ...]:
 
 
 def model_version_get(*, version: int) -> ModelVersion:
-    """One version by its number (without the artifact); ServiceError 404 when missing."""
+    """One version by its number (without the artifact); NotFound when missing."""
     found = ModelVersion.objects.defer(*_ARTIFACT_FIELDS).filter(version=version).first()
     if found is None:
-        raise ServiceError(
-            {"version": [f"Model version {version} does not exist."]}, status_code=404
-        )
+        raise NotFound({"version": [f"Model version {version} does not exist."]})
     return found
 
 
@@ -67,9 +65,7 @@ def model_version_entry(*, version: int) -> ServingEntry:
         .first()
     )
     if row is None:
-        raise ServiceError(
-            {"version": [f"Model version {version} does not exist."]}, status_code=404
-        )
+        raise NotFound({"version": [f"Model version {version} does not exist."]})
     return ServingEntry(*row)
 
 
@@ -77,9 +73,7 @@ def model_version_artifact(*, version_id: int) -> bytes:
     """The stored artifact bytes of one version."""
     data = ModelVersion.objects.filter(pk=version_id).values_list("artifact", flat=True).first()
     if data is None:
-        raise ServiceError(
-            {"version": [f"Model version id {version_id} does not exist."]}, status_code=404
-        )
+        raise NotFound({"version": [f"Model version id {version_id} does not exist."]})
     return bytes(data)
 
 

@@ -26,7 +26,7 @@ from mlmodel.core.artifacts import ArtifactIntegrityError, load_predictor, sha25
 from mlmodel.core.profile import EXAMPLE_PROFILE, SalaryProfile
 from mlmodel.core.rollout import SINGLE_ARM, Arm, choose_arm, split_traffic
 from mlmodel.models import ModelAction, ModelEvent, ModelStatus, ModelVersion
-from portal.exceptions import ServiceError
+from portal.exceptions import InvalidInput, NotFound, Unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +76,10 @@ def _serving_model(
         try:
             return registry.version(version), SINGLE_ARM
         except loading.ModelUnavailable as exc:
-            raise ServiceError(str(exc), status_code=503) from exc
+            raise Unavailable(str(exc)) from exc
     models = registry.serving()
     if not models:
-        raise ServiceError(loading.unavailable_message(), status_code=503)
+        raise Unavailable(loading.unavailable_message())
     arms = [Arm(m.version_id, m.version_number, m.traffic_share) for m in models]
     assignment = choose_arm(arms, subject_key=subject_key)
     chosen = next(m for m in models if m.version_id == assignment.version_id)
@@ -155,9 +155,7 @@ def _locked_version(version: int) -> ModelVersion:
     found = ModelVersion.objects.select_for_update().defer("artifact").filter(version=version)
     model_version = found.first()
     if model_version is None:
-        raise ServiceError(
-            {"version": [f"Model version {version} does not exist."]}, status_code=404
-        )
+        raise NotFound({"version": [f"Model version {version} does not exist."]})
     return model_version
 
 
@@ -209,7 +207,7 @@ def _check_traffic_total() -> None:
         )
     )
     if len(shares) > 1 and sum(shares) != FULL_TRAFFIC:
-        raise ServiceError(
+        raise InvalidInput(
             {
                 "traffic_share": [
                     f"Active versions' traffic shares add up to {sum(shares)}, not 100."
@@ -217,7 +215,7 @@ def _check_traffic_total() -> None:
             }
         )
     if len(shares) == 1 and shares[0] != FULL_TRAFFIC:
-        raise ServiceError({"traffic_share": ["The only active version must serve 100%."]})
+        raise InvalidInput({"traffic_share": ["The only active version must serve 100%."]})
 
 
 def _activate(
@@ -225,7 +223,7 @@ def _activate(
 ) -> ModelVersion:
     """Make ``target`` serve ``traffic_share`` percent; callers hold the transaction."""
     if not 1 <= traffic_share <= FULL_TRAFFIC:
-        raise ServiceError({"traffic_share": ["Traffic share must be between 1 and 100."]})
+        raise InvalidInput({"traffic_share": ["Traffic share must be between 1 and 100."]})
     others = _locked_actives(exclude_pk=target.pk)
     if target.status == ModelStatus.ACTIVE and traffic_share == FULL_TRAFFIC and not others:
         return target  # already the only active version: nothing changes, nothing to log
@@ -234,7 +232,7 @@ def _activate(
             _retire(other, actor=actor, replaced_by=target.version, **details)
     else:
         if not others:
-            raise ServiceError(
+            raise InvalidInput(
                 {
                     "traffic_share": [
                         f"v{target.version} cannot serve only {traffic_share}%: no other "
@@ -291,11 +289,11 @@ def model_version_retire(*, version: int, actor=None) -> ModelVersion:
     """
     target = _locked_version(version)
     if target.status == ModelStatus.RETIRED:
-        raise ServiceError({"version": [f"v{version} is already retired."]})
+        raise InvalidInput({"version": [f"v{version} is already retired."]})
     if target.status == ModelStatus.ACTIVE:
         others = _locked_actives(exclude_pk=target.pk)
         if not others:
-            raise ServiceError(
+            raise InvalidInput(
                 {
                     "version": [
                         f"v{version} is the only active version; activate another version "
@@ -320,7 +318,7 @@ def model_version_rollback(*, actor=None) -> ModelVersion:
     """
     target = selectors.model_version_previous_for_rollback()
     if target is None:
-        raise ServiceError("Nothing to roll back to: no retired version has served before.")
+        raise InvalidInput("Nothing to roll back to: no retired version has served before.")
     target = _locked_version(target.version)
     current = [v.version for v in _locked_actives(exclude_pk=target.pk)]
     rolled_back = _activate(
@@ -346,9 +344,9 @@ def _trained_at(value: object) -> datetime.datetime:
     elif isinstance(value, str):
         parsed = parse_datetime(value)
         if parsed is None:
-            raise ServiceError({"trained_at": [f"'{value}' is not an ISO 8601 date-time."]})
+            raise InvalidInput({"trained_at": [f"'{value}' is not an ISO 8601 date-time."]})
     else:
-        raise ServiceError({"trained_at": ["Expected an ISO 8601 date-time."]})
+        raise InvalidInput({"trained_at": ["Expected an ISO 8601 date-time."]})
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed, datetime.UTC)
     return parsed
@@ -357,21 +355,21 @@ def _trained_at(value: object) -> datetime.datetime:
 def _verified_predictor_sha256(artifact: bytes, metadata: Mapping[str, object]) -> str:
     """Refuse to store anything that does not load and predict: never store a broken model."""
     if not isinstance(artifact, bytes | bytearray | memoryview) or not artifact:
-        raise ServiceError({"artifact": ["The artifact is empty."]})
+        raise InvalidInput({"artifact": ["The artifact is empty."]})
     sha256 = sha256_hex(bytes(artifact))
     claimed = metadata.get("artifact_sha256")
     if claimed and claimed != sha256:
-        raise ServiceError(
+        raise InvalidInput(
             {"artifact": [f"sha256 mismatch: metadata says {claimed}, the bytes hash to {sha256}."]}
         )
     try:
         predictor = load_predictor(bytes(artifact), sha256)
         predictor.predict_one(SMOKE_TEST_PROFILE)
     except ArtifactIntegrityError as exc:
-        raise ServiceError({"artifact": [f"The artifact does not load: {exc}"]}) from exc
+        raise InvalidInput({"artifact": [f"The artifact does not load: {exc}"]}) from exc
     except Exception as exc:
         logger.exception("artifact failed to load or predict; not stored")
-        raise ServiceError(
+        raise InvalidInput(
             {"artifact": [f"The artifact does not load or predict: {type(exc).__name__}: {exc}"]}
         ) from exc
     return sha256
@@ -396,7 +394,7 @@ def _metadata_fields(metadata: Mapping[str, object]) -> dict[str, object]:
     if not fields.get("artifact_format"):
         errors.setdefault("artifact_format", ["The metadata must name the artifact format."])
     if errors:
-        raise ServiceError(errors)
+        raise InvalidInput(errors)
     return fields
 
 
@@ -483,9 +481,7 @@ def model_version_export(*, version: int) -> dict[str, object]:
     """A JSON-able document: metadata, the artifact in base64 and its sha256."""
     model_version = ModelVersion.objects.filter(version=version).first()
     if model_version is None:
-        raise ServiceError(
-            {"version": [f"Model version {version} does not exist."]}, status_code=404
-        )
+        raise NotFound({"version": [f"Model version {version} does not exist."]})
     artifact = bytes(model_version.artifact)
     return {
         "format": EXPORT_FORMAT,
@@ -507,20 +503,20 @@ def model_version_import(
     """Register an exported model under a new version number, after checking its sha256 and
     that it loads; the original number is kept in the notes and the audit log."""
     if not isinstance(payload, Mapping) or payload.get("format") != EXPORT_FORMAT:
-        raise ServiceError({"format": [f"Not a model export (expected format {EXPORT_FORMAT})."]})
+        raise InvalidInput({"format": [f"Not a model export (expected format {EXPORT_FORMAT})."]})
     metadata = payload.get("metadata")
     encoded = payload.get("artifact_base64")
     claimed = payload.get("artifact_sha256")
     if not isinstance(metadata, Mapping) or not isinstance(encoded, str) or not claimed:
-        raise ServiceError(
+        raise InvalidInput(
             {"payload": ["The export lacks metadata, artifact_base64 or artifact_sha256."]}
         )
     try:
         artifact = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ServiceError({"artifact_base64": ["The artifact is not valid base64."]}) from exc
+        raise InvalidInput({"artifact_base64": ["The artifact is not valid base64."]}) from exc
     if sha256_hex(artifact) != claimed:
-        raise ServiceError(
+        raise InvalidInput(
             {"artifact_sha256": ["The artifact does not match its sha256: the file is corrupt."]}
         )
     source_version = payload.get("version")

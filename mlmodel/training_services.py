@@ -30,7 +30,7 @@ from mlmodel.importing import (
 )
 from mlmodel.models import ModelVersion, SalarySource
 from mlmodel.services import git_revision, model_version_register
-from portal.exceptions import ServiceError
+from portal.exceptions import InvalidInput
 
 DEFAULT_TRAINING_SEED = 42
 # train_production_model needs 5 folds x 20 distinct rows; say so before training.
@@ -45,7 +45,7 @@ def salary_demo_data_create(
 ) -> ImportResult:
     """Insert synthetic demo rows (source=demo) once per ``(rows, seed)``."""
     if rows <= 0:
-        raise ServiceError({"rows": ["The number of demo rows must be positive."]})
+        raise InvalidInput({"rows": ["The number of demo rows must be positive."]})
     frame = make_demo_dataframe(n_rows=rows, seed=seed)
     return salary_rows_create(
         rows=frame[list(DATASET_COLUMNS)].to_dict(orient="records"),
@@ -108,7 +108,7 @@ def model_version_train(
     """
     frame = salary_training_frame(include_sources=include_sources)
     if len(frame) < MIN_TRAINING_ROWS:
-        raise ServiceError(
+        raise InvalidInput(
             f"Too few training rows: {len(frame)} approved row(s), at least "
             f"{MIN_TRAINING_ROWS} needed. Import data first (import_salaries or make_demo_data)."
         )
@@ -119,7 +119,7 @@ def model_version_train(
             frame.drop(columns=["source"]), seed=seed, params=params, evaluate=evaluate
         )
     except ValueError as exc:
-        raise ServiceError(f"Cannot train on this data: {exc}") from exc
+        raise InvalidInput(f"Cannot train on this data: {exc}") from exc
     metadata = trained_model_metadata(
         trained,
         is_demo=is_demo,

@@ -1,4 +1,5 @@
-"""Request-id propagation: every request and every log line it causes carry one id."""
+"""Request-id propagation (every request and every log line it causes carry one id) and the
+refusal of request bodies Django would misread."""
 
 import logging
 import re
@@ -7,6 +8,8 @@ import uuid
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+
+from portal.errors import length_required
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -40,3 +43,22 @@ class RequestIdLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = current_request_id()
         return True
+
+
+CHUNKED = "chunked"
+LENGTH_REQUIRED_MESSAGE = (
+    "Send the request body with a Content-Length header; chunked transfer encoding is not accepted."
+)
+
+
+class LengthRequiredMiddleware:
+    """A chunked request body reaches Django with no Content-Length, and Django reads such a
+    body as empty: a client would get answers to a request it did not send. Refuse it (411)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if CHUNKED in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return length_required(request, LENGTH_REQUIRED_MESSAGE)
+        return self.get_response(request)

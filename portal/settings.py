@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django_prometheus",
     "portal.accounts",
     "portal.pages",
+    "portal.jobs",
     "mlmodel",
     "predictions",
     "feedback",
@@ -57,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portal.middleware.RequestIdMiddleware",
+    "portal.middleware.LengthRequiredMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -64,7 +66,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
-    "portal.errors.DependencyUnavailableMiddleware",
+    "portal.errors.ErrorPagesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -96,6 +98,10 @@ if DATABASE_URL:
     DATABASES = {"default": env.db_url_config(DATABASE_URL)}
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A database that does not answer is a quick 503, not a request hanging on connect.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
+        "DB_CONNECT_TIMEOUT", default=5
+    )
 else:
     VAR_DIR.mkdir(exist_ok=True)
     DATABASES = {
@@ -153,9 +159,10 @@ CELERY_TIMEZONE = "UTC"
 # Periodic jobs, each interval from the environment.
 BATCH_STALE_AFTER_SECONDS = env.int("BATCH_STALE_AFTER_SECONDS", default=2 * CELERY_TASK_TIME_LIMIT)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
-    "fail-stale-batch-jobs": {
-        "task": "predictions.batch_job_fail_stale_task",
-        "schedule": env.float("BATCH_SWEEP_INTERVAL_SECONDS", default=600.0),
+    # Every job type (portal.jobs); each type's own limit, e.g. BATCH_STALE_AFTER_SECONDS.
+    "fail-stale-jobs": {
+        "task": "portal.jobs.job_fail_stale_task",
+        "schedule": env.float("JOB_SWEEP_INTERVAL_SECONDS", default=600.0),
     },
 }
 
@@ -181,6 +188,9 @@ RATELIMIT_IP_META_KEY = "portal.net.client_ip"
 RATELIMIT_LOGIN = env.str("RATELIMIT_LOGIN", default="10/m")
 RATELIMIT_TOKEN = env.str("RATELIMIT_TOKEN", default="10/m")
 RATELIMIT_SIGNUP = env.str("RATELIMIT_SIGNUP", default="5/m")
+# Password attempts on one username from all addresses together: far above what its owner
+# needs, low enough that a botnet cannot guess one account for ever.
+RATELIMIT_USERNAME_CEILING = env.str("RATELIMIT_USERNAME_CEILING", default="100/h")
 RATELIMIT_PREDICT = env.str("RATELIMIT_PREDICT", default="120/m")
 RATELIMIT_BATCH = env.str("RATELIMIT_BATCH", default="10/m")
 RATELIMIT_FEEDBACK = env.str("RATELIMIT_FEEDBACK", default="60/m")
@@ -264,14 +274,14 @@ SPECTACULAR_SETTINGS = {
 # --- Model registry ---------------------------------------------------------------------------
 # How often each process checks whether the active model version changed (one small query).
 MLMODEL_RELOAD_CHECK_SECONDS = env.float("MLMODEL_RELOAD_CHECK_SECONDS", default=2.0)
-SALARIES_CSV = env.str("SALARIES_CSV", default=str(BASE_DIR.parent / "shared/data/salaries.csv"))
-
 # Loaded artifacts kept per process (by artifact size; a served model is ~0.5 MB); versions the
 # routing needs are never evicted, whatever the budget.
 MLMODEL_CACHE_MAX_BYTES = env.int("MLMODEL_CACHE_MAX_BYTES", default=256 * 1024 * 1024)
 # An artifact that failed its integrity check is read again after this long (or when its row
 # changes): a repaired artifact serves without a restart.
 MLMODEL_REFUSED_RETRY_SECONDS = env.float("MLMODEL_REFUSED_RETRY_SECONDS", default=60.0)
+SALARIES_CSV = env.str("SALARIES_CSV", default=str(BASE_DIR.parent / "shared/data/salaries.csv"))
+
 # --- Logging: plain text by default, JSON lines with LOG_FORMAT=json --------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from portal import health
+from portal.accounts.throttling import LOGIN_DOOR
 
 handler404 = "portal.errors.page_not_found"
 handler500 = "portal.errors.server_error"
@@ -19,6 +20,8 @@ urlpatterns = [
     path("api/v1/", include("portal.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The admin's log-in form is a door like the site's: same buckets, same limits.
+    path("admin/login/", LOGIN_DOOR.limit_view(admin.site.login)),
     path("admin/", admin.site.urls),
     path("", include("django_prometheus.urls")),
 ]

@@ -25,6 +25,7 @@ from mlmodel.core.profile import (
     PROFILE_FIELDS,
 )
 from mlmodel.core.taxonomy import KNOWN_JOB_TITLES
+from portal.errors import http_status
 from portal.exceptions import ServiceError
 from predictions import selectors, services
 from predictions.batch import result_file_name
@@ -68,7 +69,7 @@ def prediction_create(request: HttpRequest) -> HttpResponse:
                 )
             except ServiceError as exc:
                 _apply_service_error(form, exc)
-                status = exc.status_code
+                status = http_status(exc)
             else:
                 return redirect("predictions:detail", prediction_id=prediction.pk)
         else:
@@ -119,10 +120,14 @@ def prediction_history(request: HttpRequest) -> HttpResponseBase:
     filter_query = request.GET.copy()
     filter_query.pop("page", None)
     filter_query.pop("format", None)
+    date_from, date_to = dates.get("date_from"), dates.get("date_to")
     context = {
         "filter_form": filter_form,
         "page": page,
         "filter_query": filter_query.urlencode(),
+        # The list below is unfiltered when the dates are invalid: say so, not "in this range".
+        "filter_invalid": not filter_ok,
+        "range_reversed": bool(date_from and date_to and date_from > date_to),
     }
     status = 200 if filter_ok else HTTP_BAD_REQUEST
     return render(request, "predictions/history.html", context, status=status)
@@ -146,7 +151,7 @@ def batch_create(request: HttpRequest) -> HttpResponse:
                 )
             except ServiceError as exc:
                 _apply_service_error(form, exc)
-                status = exc.status_code
+                status = http_status(exc)
             else:
                 return redirect("predictions:batch_detail", job_id=job.pk)
         else:

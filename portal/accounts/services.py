@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from portal.accounts.models import ApiToken, User, hash_token_key
-from portal.exceptions import ServiceError
+from portal.exceptions import InvalidInput, NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -42,13 +42,13 @@ def user_signup(*, username: str, email: str | None, password: str) -> User:
     except ValidationError as exc:
         errors["password"] = list(exc.messages)
     if errors:
-        raise ServiceError(errors)
+        raise InvalidInput(errors)
     try:
         with transaction.atomic():
             user = user_model.objects.create_user(username=username, email=email, password=password)
     except IntegrityError as exc:
         # Two sign-ups raced for the same name or address; the constraint had the last word.
-        raise ServiceError(
+        raise InvalidInput(
             {"username": ["That username or e-mail address was just taken. Please choose another."]}
         ) from exc
     logger.info("user signed up", extra={"user_id": user.pk})
@@ -63,14 +63,14 @@ def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     """Issue a token and return it with its secret key, which is never stored or shown again."""
     name = (name or "").strip()
     if not name:
-        raise ServiceError({"name": ["Give the token a name, e.g. the script that will use it."]})
+        raise InvalidInput({"name": ["Give the token a name, e.g. the script that will use it."]})
     if len(name) > TOKEN_NAME_MAX_LENGTH:
-        raise ServiceError({"name": [f"Use at most {TOKEN_NAME_MAX_LENGTH} characters."]})
+        raise InvalidInput({"name": [f"Use at most {TOKEN_NAME_MAX_LENGTH} characters."]})
     with transaction.atomic():
         # Serialise concurrent creations for one user so the cap cannot be overshot.
         get_user_model().objects.select_for_update().filter(pk=user.pk).first()
         if ApiToken.objects.active().filter(user=user).count() >= MAX_ACTIVE_TOKENS_PER_USER:
-            raise ServiceError(
+            raise InvalidInput(
                 {
                     "name": [
                         f"You already have {MAX_ACTIVE_TOKENS_PER_USER} active tokens, the "
@@ -93,7 +93,7 @@ def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
     """Revoke one of the user's tokens; revoking twice keeps the first revocation time."""
     token = ApiToken.objects.filter(user=user, pk=token_id).first()
     if token is None:
-        raise ServiceError("No such API token.", status_code=404)
+        raise NotFound("No such API token.")
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
@@ -122,16 +122,16 @@ def demo_user_ensure(
     user_model = get_user_model()
     username = user_model.normalize_username(username.strip())
     if not username:
-        raise ServiceError({"username": ["A username is required."]})
+        raise InvalidInput({"username": ["A username is required."]})
     if not password:
-        raise ServiceError({"password": ["A password is required."]})
+        raise InvalidInput({"password": ["A password is required."]})
     email = _normalize_email(email)
     user = user_model.objects.filter(username=username).first()
     created = user is None
     if user is None:
         user = user_model(username=username)
     if email and user_model.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
-        raise ServiceError({"email": [f"Another account already uses {email}."]})
+        raise InvalidInput({"email": [f"Another account already uses {email}."]})
     if email:
         user.email = email
     user.is_active = True

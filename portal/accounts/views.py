@@ -24,7 +24,7 @@ from portal.accounts.services import (
     api_token_revoke,
     user_signup,
 )
-from portal.exceptions import ServiceError
+from portal.exceptions import NotFound, ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -63,21 +63,9 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/signup.html", {"form": form, "next": _safe_next(request)})
 
 
-@method_decorator(
-    ratelimit(group=throttling.LOGIN_IP_GROUP, key="ip", rate=throttling.login_rate, method="POST"),
-    name="post",
-)
-@method_decorator(
-    ratelimit(
-        group=throttling.LOGIN_USERNAME_GROUP,
-        key=throttling.submitted_username,
-        rate=throttling.login_rate,
-        method="POST",
-    ),
-    name="post",
-)
+@throttling.LOGIN_DOOR.limit_class
 class LoginView(auth_views.LoginView):
-    """Django's login, limited per client address and per targeted username."""
+    """Django's login, limited per address, per username at an address, and per username."""
 
     form_class = LoginForm
     redirect_authenticated_user = True
@@ -154,9 +142,7 @@ def api_token_create_view(request: HttpRequest) -> HttpResponse:
 def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     try:
         token = api_token_revoke(user=request.user, token_id=token_id)
-    except ServiceError as exc:
-        if exc.status_code == 404:
-            raise Http404("No such API token.") from exc
-        raise
+    except NotFound as exc:
+        raise Http404("No such API token.") from exc
     messages.success(request, f"Token “{token.name}” ({token.prefix}…) is revoked.")
     return redirect("accounts:account")

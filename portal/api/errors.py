@@ -1,9 +1,10 @@
 """One JSON error shape for the whole API: ``{"errors": {"field": ["message", ...]}}``.
 
 Errors that belong to no field use the key ``detail``. Rate limits become 429 with
-``Retry-After``; our own ``ServiceError`` becomes 400 (or its own status) with its field errors.
-An unreachable Redis (cache, rate-limit counters) or broker becomes 503 with ``Retry-After``:
-rate limiting fails closed, with a message, never an anonymous 500.
+``Retry-After``; our own ``ServiceError`` gets the status of its kind
+(``portal.errors.HTTP_STATUS``) with its field errors. An unreachable Redis (cache, rate-limit
+counters) or broker becomes 503 with ``Retry-After``: rate limiting fails closed, with a
+message, never an anonymous 500.
 """
 
 import logging
@@ -19,11 +20,12 @@ from rest_framework.views import exception_handler
 from portal.errors import (
     DEPENDENCY_RETRY_AFTER_SECONDS,
     DEPENDENCY_UNAVAILABLE_ERRORS,
-    DEPENDENCY_UNAVAILABLE_MESSAGE,
     RATE_LIMITED_MESSAGE,
     RETRY_AFTER_SECONDS,
+    dependency_unavailable_message,
+    http_status,
 )
-from portal.exceptions import ServiceError
+from portal.exceptions import ServiceError, Unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +64,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
             extra={"view": type(view).__name__ if view is not None else None},
         )
         response = Response(
-            {"errors": {"detail": [DEPENDENCY_UNAVAILABLE_MESSAGE]}},
+            {"errors": {"detail": [dependency_unavailable_message(exc)]}},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
         response["Retry-After"] = str(DEPENDENCY_RETRY_AFTER_SECONDS)
@@ -73,7 +75,10 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     if isinstance(exc, ServiceError):
-        return Response({"errors": exc.errors}, status=exc.status_code)
+        response = Response({"errors": exc.errors}, status=http_status(exc))
+        if isinstance(exc, Unavailable):
+            response["Retry-After"] = str(DEPENDENCY_RETRY_AFTER_SECONDS)
+        return response
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages

@@ -18,7 +18,7 @@ from mlmodel.services import (
     model_version_rollback,
     predict,
 )
-from portal.exceptions import ServiceError
+from portal.exceptions import InvalidInput, NotFound, ServiceError
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +75,7 @@ def test_register_refuses_an_artifact_that_does_not_load(trained_demo_artifact, 
     _artifact, metadata = trained_demo_artifact
 
     # when
-    with pytest.raises(ServiceError) as raised:
+    with pytest.raises(InvalidInput) as raised:
         model_version_register(artifact=broken, metadata=metadata)
 
     # then
@@ -191,9 +191,8 @@ def test_the_only_active_version_cannot_be_retired(register_version):
 
 def test_unknown_version_is_a_404(register_version):
     # when / then
-    with pytest.raises(ServiceError) as raised:
+    with pytest.raises(NotFound):
         model_version_activate(version=99)
-    assert raised.value.status_code == 404
 
 
 def test_rollback_reactivates_the_previous_version_and_logs_it(register_version, user):

@@ -1,8 +1,18 @@
-"""An unreachable Redis under a rate-limited HTML form is a clear 503 page, not a 500."""
+"""Unreachable dependencies (Redis, the database) are a clear 503 naming them, never a 500."""
 
+import json
+import os
+import subprocess
+import sys
+
+import psycopg
 import pytest
+from django.db import connection
+
+from tests.conftest import REPO_ROOT, _test_database_url
 
 CLOSED_PORT_REDIS = "redis://127.0.0.1:1/0"
+SUBPROCESS_TIMEOUT_SECONDS = 120
 
 
 @pytest.fixture
@@ -32,3 +42,80 @@ def test_login_post_with_redis_down_is_a_503_page(client, user, password, redis_
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
     assert b"Temporarily unavailable" in response.content
+
+
+# A web process whose database is a closed port: the token check, the HTML pages and the health
+# check all answer 503 naming the database, never a 500 or a traceback.
+DATABASE_DOWN_SCRIPT = """
+import json
+from portal.wsgi import application
+from django.test import Client
+
+client = Client()
+api = client.post(
+    "/api/v1/predictions/", data="{}", content_type="application/json",
+    HTTP_AUTHORIZATION="Token abc",
+)
+token = client.post(
+    "/api/v1/auth/token/", data=json.dumps({"username": "a", "password": "b", "name": "n"}),
+    content_type="application/json",
+)
+page = client.post("/accounts/login/", {"username": "a", "password": "b"})
+print(json.dumps({
+    "api": [api.status_code, api.json(), api.get("Retry-After")],
+    "token": [token.status_code, token.json()],
+    "page": [page.status_code, "The database is unavailable" in page.content.decode()],
+}))
+"""
+DATABASE_DOWN_MESSAGE = "The database is unavailable right now. Please try again shortly."
+
+
+@pytest.mark.postgres
+def test_a_database_on_a_closed_port_is_a_503_naming_it_everywhere():
+    # given a process whose database does not answer
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:1/nowhere",
+        "DB_CONNECT_TIMEOUT": "2",
+    }
+
+    # when it is asked for a prediction, a token and to sign in on the HTML page
+    completed = subprocess.run(
+        [sys.executable, "-c", DATABASE_DOWN_SCRIPT],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT_SECONDS,
+        check=False,
+    )
+
+    # then each is a 503 that names the database
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert report["api"] == [503, {"errors": {"detail": [DATABASE_DOWN_MESSAGE]}}, "30"]
+    assert report["token"] == [503, {"errors": {"detail": [DATABASE_DOWN_MESSAGE]}}]
+    assert report["page"] == [503, True]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_terminated_database_connection_in_token_authentication_is_a_503(
+    api_client, active_model_version
+):
+    # given the database connection this process uses was killed (pg_terminate_backend)
+    connection.ensure_connection()
+    backend_pid = connection.connection.info.backend_pid
+    with psycopg.connect(_test_database_url(), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [backend_pid])
+
+    # when a token client asks for a prediction
+    try:
+        response = api_client.post("/api/v1/predictions/", {}, format="json")
+    finally:
+        connection.close()  # as Django does at the end of a request whose connection broke
+
+    # then it is a 503 naming the database, not a 500
+    assert response.status_code == 503
+    assert response.json() == {"errors": {"detail": [DATABASE_DOWN_MESSAGE]}}

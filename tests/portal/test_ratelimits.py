@@ -39,7 +39,7 @@ def test_eleventh_wrong_password_in_the_window_is_429_and_the_window_ends(
     # given a short window, and enough of it left for eleven quick attempts
     settings.RATELIMIT_LOGIN = LOGIN_TEST_RATE
     buckets = [
-        (throttling.LOGIN_USERNAME_GROUP, throttling.submitted_username),
+        (throttling.LOGIN_USERNAME_AT_IP_GROUP, throttling.username_at_address),
         (throttling.LOGIN_IP_GROUP, "ip"),
     ]
     left = _seconds_left(*buckets[0], "alice")
@@ -119,3 +119,46 @@ def test_client_ip(settings, proxies, forwarded, expected):
     settings.TRUSTED_PROXY_COUNT = proxies
     request = RequestFactory().get("/", HTTP_X_FORWARDED_FOR=forwarded, REMOTE_ADDR="10.0.0.5")
     assert client_ip(request) == expected
+
+
+ADMIN_LOGIN_TEST_RATE = "3/h"  # an hour-long window: the test cannot straddle a window edge
+
+
+def _admin_login(client, username: str, password: str, **meta):
+    return client.post(reverse("admin:login"), {"username": username, "password": password}, **meta)
+
+
+def test_the_admin_login_form_has_the_same_limits_and_buckets(client, user, password, settings):
+    # given
+    settings.RATELIMIT_LOGIN = ADMIN_LOGIN_TEST_RATE
+    user.is_staff = True
+    user.save()
+
+    # when wrong passwords are tried on the admin's form, then once on the site's
+    for _ in range(2):
+        assert _admin_login(client, "alice", "wrong").status_code == 200
+    assert _login(client, "alice", "wrong").status_code == 200
+
+    # then both doors are closed for this address, even to the right password
+    refused = _admin_login(client, "alice", password)
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0
+    assert _login(client, "alice", password).status_code == 429
+
+
+def test_the_owner_is_not_locked_out_by_guesses_from_elsewhere(client, user, password, settings):
+    # given a stranger used up the limit for this account from their address
+    settings.RATELIMIT_LOGIN = ADMIN_LOGIN_TEST_RATE
+    for _ in range(3):
+        _login(client, "alice", "wrong")
+    assert _login(client, "alice", password).status_code == 429
+
+    # when the owner signs in from another address
+    response = client.post(
+        reverse("accounts:login"),
+        {"username": "alice", "password": password},
+        REMOTE_ADDR="203.0.113.7",
+    )
+
+    # then they are in
+    assert response.status_code == 302

@@ -86,11 +86,11 @@ def test_a_free_job_title_is_accepted_and_its_family_shown(auth_client, active_m
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("company_location", "XX", "Select a valid choice"),
+        ("company_location", "XX", "is not a known ISO 3166-1 country code"),
         ("employee_residence", "", "This field is required"),
         ("work_year", "1900", "Work year must be between"),
-        ("remote_ratio", "33", "Select a valid choice"),
-        ("experience_level", "ZZ", "Select a valid choice"),
+        ("remote_ratio", "33", "33 is not a valid remote ratio"),
+        ("experience_level", "ZZ", "is not a valid experience level"),
         ("job_title", "x" * 101, "at most 100 characters"),
     ],
 )
@@ -152,18 +152,26 @@ def test_history_is_private_and_paginated(auth_client, user, other_user, make_pr
     assert "Page 1 of 2" in first.content.decode()
 
 
-def test_history_date_filter_is_validated(auth_client, active_model_version):
-    # when the end is before the start
+def test_history_date_filter_is_validated(auth_client, user, make_prediction):
+    # given
+    make_prediction(user)
+
+    # when the end is before the start, the range is empty (the API says the same)
     response = auth_client.get(HISTORY_URL, {"date_from": "2025-03-05", "date_to": "2025-03-01"})
 
-    # then
-    assert response.status_code == 400
-    assert "The end date must be on or after the start date." in response.content.decode()
+    # then, and the page says why
+    assert response.status_code == 200
+    assert response.context["page"].paginator.count == 0
+    assert "The end date is before the start date" in response.content.decode()
 
-    # and a nonsense date is a clear error too
+    # and a nonsense date is a clear error over a list that says it is unfiltered
     response = auth_client.get(HISTORY_URL, {"date_from": "2025-13-45"})
+    page = response.content.decode()
     assert response.status_code == 400
-    assert "Enter a valid date." in response.content.decode()
+    assert "Enter a real date as YYYY-MM-DD." in page
+    assert "your whole history, unfiltered" in page
+    assert "1 prediction in all." in page
+    assert "in this range" not in page
 
 
 def test_history_csv_export_streams_the_filtered_own_list(
