@@ -10,7 +10,7 @@ PORT ?= 8000
 # `make run` is for a developer's machine: debug on unless the caller says otherwise.
 export DEBUG ?= 1
 
-.PHONY: help run test install install-dev browser model worker lint format clean
+.PHONY: help run test install install-dev test-tools browser model worker lint format clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -51,14 +51,23 @@ run: model  ## Serve the portal at http://127.0.0.1:8000 (plus a Celery worker w
 worker: install  ## Run a Celery worker with beat in the foreground (needs REDIS_URL)
 	$(BIN)/celery -A portal worker --beat --loglevel=INFO
 
-browser:  ## Install Debian's Chromium for the browser tests when we can (root + apt-get)
-	@if [ -x /usr/bin/chromium ]; then :; \
+# Debian packages that tests drive: chromium (browser tests), nginx (`nginx -t` on
+# docker/nginx.conf) and prometheus (its promtool checks docker/prometheus/). Installed when we
+# are root with apt-get (CI); elsewhere the tests needing a missing one are skipped, with the reason.
+test-tools:  ## Install Debian's chromium, nginx and prometheus (promtool) for the tests when we can (root + apt-get)
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "Installing Debian's chromium for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	else echo "No /usr/bin/chromium and cannot apt-get it: browser tests will be skipped."; fi
+		echo "Installing Debian's$$missing for the tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else echo "Missing$$missing and cannot apt-get them: the tests that need them will be skipped."; fi
 
-test: install-dev browser  ## Run the whole suite (tests needing absent services are skipped, with the reason)
+browser: test-tools  ## Same as test-tools (the browser tests' Chromium among them)
+
+test: install-dev test-tools  ## Run the whole suite (tests needing absent services are skipped, with the reason)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-dev  ## ruff check + format check + architecture contracts (import-linter)
