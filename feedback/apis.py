@@ -25,8 +25,8 @@ from portal.api.openapi import (
     ErrorSerializer,
 )
 from portal.api.pagination import StandardPagination
+from portal.api.parsers import BoundedJSONParser
 from portal.exceptions import NotFound
-from predictions.parsers import BoundedJSONParser
 
 
 @method_decorator(feedback_limit, name="post")

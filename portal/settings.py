@@ -28,6 +28,9 @@ if not SECRET_KEY:
             'print(secrets.token_urlsafe(50))"`), or set DEBUG=1 for local development.'
         )
     SECRET_KEY = _DEV_SECRET_KEY
+# Keys still accepted for signatures made before a rotation (docs/operations.md): nobody is
+# signed out while the new key takes over.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -113,9 +116,18 @@ else:
     }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
+# --- Health checks ------------------------------------------------------------------------
+# /readyz answers within this budget whatever hangs; its details and ?deep=1 (a task through a
+# worker) are for staff or a probe sending this secret in X-Readiness-Secret.
+READINESS_BUDGET_SECONDS = env.float("READINESS_BUDGET_SECONDS", default=2.0)
+READINESS_SECRET = env.str("READINESS_SECRET", default="")
+
 # --- Cache and Celery: Redis when REDIS_URL is set, else embedded ----------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHE_REDIS_URL = env.str("CACHE_REDIS_URL", default=REDIS_URL)
+# Every Redis client (cache, broker, results) gives up on a silent server after this long, so
+# no request can hang on Redis: it answers 503 instead.
+REDIS_SOCKET_TIMEOUT_SECONDS = env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default=2.0)
 SILENCED_SYSTEM_CHECKS: list[str] = []
 if CACHE_REDIS_URL:
     CACHES = {
@@ -124,8 +136,8 @@ if CACHE_REDIS_URL:
             "LOCATION": CACHE_REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="mlpaygrade"),
             "OPTIONS": {
-                "SOCKET_CONNECT_TIMEOUT": 2,
-                "SOCKET_TIMEOUT": 2,
+                "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT_SECONDS,
+                "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT_SECONDS,
             },
         }
     }
@@ -153,9 +165,35 @@ CELERY_TASK_TRACK_STARTED = True
 CELERY_RESULT_EXPIRES = 24 * 60 * 60
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 60}
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_SOCKET_TIMEOUT_SECONDS
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUT_SECONDS
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_SOCKET_TIMEOUT_SECONDS
+# A publish that cannot reach the broker gives up quickly (then the job fails with a message).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5}
+# visibility_timeout: how long the Redis transport waits before it redelivers a message whose
+# worker never acknowledged it (acks late: the worker died mid-task). It must stay longer than
+# any run, or a live run would get a twin; a dead worker's job is brought back much sooner by
+# the heartbeat sweep below (portal.jobs.services.job_recover_lost_all), under a new task id, so
+# this late copy then finds nothing to claim.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 60,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
+    "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
+# Job heartbeats (portal.jobs): a running job beats every JOB_HEARTBEAT_SECONDS; one silent for
+# JOB_HEARTBEAT_TIMEOUT_SECONDS lost its worker and is sent again, up to JOB_MAX_ATTEMPTS runs.
+JOB_HEARTBEAT_SECONDS = env.float("JOB_HEARTBEAT_SECONDS", default=30.0)
+JOB_HEARTBEAT_TIMEOUT_SECONDS = env.float("JOB_HEARTBEAT_TIMEOUT_SECONDS", default=180.0)
+JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=3)
+if not 0 < JOB_HEARTBEAT_SECONDS <= JOB_HEARTBEAT_TIMEOUT_SECONDS / 2:
+    raise ImproperlyConfigured(
+        "JOB_HEARTBEAT_SECONDS must be above 0, and JOB_HEARTBEAT_TIMEOUT_SECONDS at least twice "
+        "it: one late heartbeat must not make a live job look lost and run it twice."
+    )
+if JOB_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured("JOB_MAX_ATTEMPTS must be at least 1 (the first run).")
 # Periodic jobs, each interval from the environment.
 BATCH_STALE_AFTER_SECONDS = env.int("BATCH_STALE_AFTER_SECONDS", default=2 * CELERY_TASK_TIME_LIMIT)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
@@ -163,6 +201,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "fail-stale-jobs": {
         "task": "portal.jobs.job_fail_stale_task",
         "schedule": env.float("JOB_SWEEP_INTERVAL_SECONDS", default=600.0),
+    },
+    # Every job type: running jobs whose heartbeat stopped are sent again, or failed.
+    "recover-lost-jobs": {
+        "task": "portal.jobs.job_recover_lost_task",
+        "schedule": env.float("JOB_HEARTBEAT_SWEEP_SECONDS", default=60.0),
     },
 }
 
@@ -246,7 +289,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "portal.api.parsers.BoundedJSONParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "portal.api.negotiation.StrictFormatContentNegotiation",

@@ -40,11 +40,12 @@ from portal.api.openapi import (
     ErrorSerializer,
 )
 from portal.api.pagination import StandardPagination
+from portal.api.parsers import BoundedJSONParser
 from portal.exceptions import Conflict, InvalidInput, NotFound
 from predictions import rules, selectors, services
 from predictions.batch import CSV_FILE_PATTERN, MULTIPART_OVERHEAD_BYTES, result_file_name
 from predictions.models import Channel, JobStatus
-from predictions.parsers import CSV_MEDIA_TYPE, BoundedJSONParser, CsvBodyParser
+from predictions.parsers import CSV_MEDIA_TYPE, CsvBodyParser
 from predictions.ratelimits import batch_limit, predict_limit
 from predictions.serializers import (
     BatchJobPageSerializer,

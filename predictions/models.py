@@ -80,9 +80,19 @@ class BatchJob(Job):
         "mlmodel.ModelVersion", null=True, blank=True, on_delete=models.PROTECT
     )
 
+    task_name = "predictions.batch_job_run_task"
     stale_message = (
         "This job stopped without finishing (its task was lost). Your file is kept; please "
         "upload it again."
+    )
+    worker_lost_message = (
+        "This job stopped without finishing: the background worker running it was lost (e.g. "
+        "restarted or out of memory). Your file is kept; please upload it again, or contact "
+        "support if it keeps failing."
+    )
+    queue_refused_message = (
+        "The job could not be queued: the background workers are unreachable. "
+        "Please upload the file again in a few minutes."
     )
 
     class Meta:

@@ -23,7 +23,14 @@ from mlmodel.models import ModelVersion
 from mlmodel.services import ServedPrediction
 from portal.exceptions import InvalidInput, PayloadTooLarge, ServiceError, Unavailable
 from portal.jobs.models import FULL_PERCENT
-from portal.jobs.services import job_enqueue, job_fail, job_progress, job_start, job_succeed
+from portal.jobs.services import (
+    job_enqueue,
+    job_fail,
+    job_heartbeat,
+    job_progress,
+    job_start,
+    job_succeed,
+)
 from predictions import batch, rules
 from predictions.models import BatchJob, Channel, JobStatus, Prediction
 
@@ -32,8 +39,9 @@ logger = logging.getLogger(__name__)
 MILLISECONDS = 1000.0
 # Rows per predict_many call in a background job; rows_done is saved after each chunk.
 BATCH_CHUNK_ROWS = 2_000
-# Sent by batch_job_create once its transaction commits; predictions.tasks registers it.
-BATCH_JOB_RUN_TASK = "predictions.batch_job_run_task"
+# Sent by batch_job_create once its transaction commits, and again by the heartbeat sweep when
+# the job's worker died; predictions.tasks registers it.
+BATCH_JOB_RUN_TASK = BatchJob.task_name
 BATCH_STAGE_PREDICTING = "predicting"
 # Field errors kept on the job for the page and the JSON answer; the CSV always has them all.
 MAX_STORED_ROW_ERRORS = 1_000
@@ -47,10 +55,7 @@ PREDICTION_NOT_STORED_MESSAGE = (
     "The estimate could not be saved, so it is not shown. Please try again in a moment."
 )
 REQUEST_ID_MAX_LENGTH = Prediction._meta.get_field("request_id").max_length
-JOB_QUEUE_FAILED_MESSAGE = (
-    "The job could not be queued: the background workers are unreachable. "
-    "Please upload the file again in a few minutes."
-)
+JOB_QUEUE_FAILED_MESSAGE = BatchJob.queue_refused_message
 
 
 def subject_key_for(*, user, api_token=None) -> str:
@@ -303,24 +308,30 @@ def batch_job_create(*, user, file_name: str, data: bytes, api_token=None) -> Ba
     return job
 
 
-def batch_job_run(*, job_id: int) -> None:
+def batch_job_run(*, job_id: int, task_id: str | None = None) -> None:
     """Predict a queued job's rows in chunks, saving progress after each; record any failure.
 
-    The claim makes a redelivered task harmless: a finished job is left alone, and a job whose
-    worker died mid-run starts over from its first row.
+    The claim makes a redelivered task harmless: a finished job is left alone, a copy of a
+    message the job was sent as before (``task_id``) does nothing, and a job whose worker died
+    mid-run starts over from its first row. A thread keeps its heartbeat while it runs.
     """
     claimed = job_start(
         model=BatchJob,
         job_id=job_id,
         stage=BATCH_STAGE_PREDICTING,
         reset={"rows_done": 0, "predicted_count": 0, "error_count": 0},
+        task_id=task_id,
     )
     if not claimed:
-        logger.info("batch job already finished or gone; nothing to do", extra={"job_id": job_id})
+        logger.info(
+            "batch job finished, gone, sent again or out of attempts; nothing to do",
+            extra={"job_id": job_id, "task_id": task_id},
+        )
         return
     job = BatchJob.objects.select_related("user", "api_token").get(pk=job_id)
     try:
-        _run_claimed_job(job)
+        with job_heartbeat(job=job):
+            _run_claimed_job(job)
     except batch.BatchFileError as exc:
         job_fail(job=job, message=exc.message)
     except ServiceError as exc:

@@ -3,9 +3,10 @@
 * A service enqueues a task by its **name** with ``enqueue_on_commit``; services never import a
   ``tasks`` module. Tasks import services (a task loads by id and calls one service), so imports
   run one way only: ``<app>.tasks → <app>.services → portal.jobs.enqueue``. The name is a
-  constant next to the service that sends it and the task's ``@app.task(name=…)`` uses that
-  constant, so the two cannot drift apart. Names follow ``"<package>.<function>"`` for a
-  function in ``<package>/tasks.py``, declared on the project's app (``portal.celery``).
+  constant next to the service that sends it (for a job, its type's ``task_name``, which the
+  heartbeat sweep sends too) and the task's ``@app.task(name=…)`` uses that constant, so the
+  two cannot drift apart. Names follow ``"<package>.<function>"`` for a function in
+  ``<package>/tasks.py``, declared on the project's app (``portal.celery``).
 * The task is sent when the current transaction **commits** (``transaction.on_commit``), so the
   worker finds the rows it is given; if the transaction rolls back, nothing is ever sent.
   Outside a transaction it is sent at once.

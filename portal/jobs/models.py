@@ -29,8 +29,10 @@ UNFINISHED_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING)
 class Job(models.Model):
     """A unit of background work and where it got to; concrete job types add their payload.
 
-    Every concrete subclass is swept for lost jobs (``portal.jobs.selectors.job_models``); a type
-    tunes the sweep with ``stale_after`` and ``stale_message``. State changes go through
+    Every concrete subclass is swept (``portal.jobs.selectors.job_models``) twice over: a running
+    job whose heartbeat stopped lost its worker and is sent again as ``task_name`` (up to
+    ``JOB_MAX_ATTEMPTS`` runs, then failed with ``worker_lost_message``), and a job that waited
+    or ran past ``stale_after`` is failed with ``stale_message``. State changes go through
     ``portal.jobs.services``, which only moves a job forward (a finished job stays finished).
     """
 
@@ -49,7 +51,23 @@ class Job(models.Model):
         null=True, blank=True, help_text="Last sign of life from the worker running the job."
     )
     finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Runs started by a worker, at most JOB_MAX_ATTEMPTS."
+    )
 
+    # The Celery task (by name) that runs a job of this type with ``job_id``; the heartbeat sweep
+    # sends it again for a job whose worker died. Empty: such a job is failed instead.
+    task_name: ClassVar[str] = ""
+    worker_lost_message: ClassVar[str] = (
+        "This job stopped without finishing: the background worker running it was lost (e.g. "
+        "restarted or out of memory). Please start it again, or contact support if it keeps "
+        "failing."
+    )
+    # When the broker refuses the job's task (``services.job_enqueue``).
+    queue_refused_message: ClassVar[str] = (
+        "This job could not be queued: the background workers are unreachable. Please start it "
+        "again in a few minutes."
+    )
     stale_message: ClassVar[str] = (
         "This job stopped without finishing (its task was lost). Please start it again."
     )

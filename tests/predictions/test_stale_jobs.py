@@ -1,4 +1,5 @@
-"""Lost batch jobs are failed with a message by the periodic sweep, never left pending."""
+"""Lost batch jobs are failed with a message by the periodic sweep, never left pending; one the
+heartbeat sweep sent again waits for its next run."""
 
 import datetime
 
@@ -6,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from portal.jobs.services import job_fail_stale_all
+from portal.jobs.services import job_fail_stale_all, job_recover_lost_all
 from predictions.models import BatchJob, JobStatus
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +62,28 @@ def test_the_batch_stale_limit_comes_from_settings(settings, user):
     assert failed["predictions.BatchJob"] == 1
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
+
+
+def test_a_job_the_heartbeat_sweep_sent_again_is_not_failed_as_stale(
+    user, django_capture_on_commit_callbacks
+):
+    # given a batch job created past the stale limit whose worker died a few minutes ago
+    job = _job(user, status=JobStatus.RUNNING, age_seconds=settings.BATCH_STALE_AFTER_SECONDS + 60)
+    silent_since = timezone.now() - datetime.timedelta(
+        seconds=settings.JOB_HEARTBEAT_TIMEOUT_SECONDS * 2
+    )
+    BatchJob.objects.filter(pk=job.pk).update(
+        started_at=silent_since, heartbeat_at=silent_since, attempts=1
+    )
+
+    # when the heartbeat sweep sends it again (its task held back), then the stale sweep runs
+    with django_capture_on_commit_callbacks(execute=False) as held_back:
+        recovered = job_recover_lost_all()
+    failed = job_fail_stale_all()
+
+    # then it waits for its next run instead of failing as a lost message
+    assert recovered["predictions.BatchJob"] == {"requeued": 1, "failed": 0}
+    assert failed["predictions.BatchJob"] == 0
+    job.refresh_from_db()
+    assert job.status == JobStatus.PENDING
+    assert len(held_back) == 1

@@ -2,7 +2,8 @@
 
 Once through the real broker to the real worker process (Postgres + Redis), once in eager mode
 (the embedded default: SQLite, no broker). Both commit for real (``transaction=True``) so the
-job is enqueued by ``transaction.on_commit`` exactly as in production.
+job is enqueued by ``transaction.on_commit`` exactly as in production. Then the task of a job
+sent again after its worker died: only its current message runs it, with a heartbeat throughout.
 """
 
 import csv
@@ -11,7 +12,9 @@ import time
 
 import pytest
 
+from predictions import services
 from predictions.models import BatchJob, JobStatus
+from predictions.tasks import batch_job_run_task
 from tests.predictions.conftest import GOOD_ROW, csv_bytes
 
 BATCH_URL = "/api/v1/predictions/batch/"
@@ -82,3 +85,91 @@ def test_large_batch_runs_eagerly_without_a_broker(api_client, settings, active_
 
     assert app.conf.task_always_eager
     _run_large_batch(api_client)
+
+
+# --- a job sent again after its worker died ------------------------------------------------------
+
+LONG_CHUNK_SECONDS = 0.5
+FAST_HEARTBEAT_SECONDS = 0.05
+
+
+def _queued_job(user, rows: int = 3) -> BatchJob:
+    return BatchJob.objects.create(
+        user=user,
+        file_name="big.csv",
+        input_csv=csv_bytes([GOOD_ROW] * rows),
+        row_count=rows,
+        celery_task_id="second",
+        attempts=1,
+    )
+
+
+@pytest.mark.django_db
+def test_a_late_copy_of_an_earlier_message_does_not_run_the_job(user, active_model_version):
+    # given a job the sweep sent again as task "second" after its first worker died
+    job = _queued_job(user)
+
+    # when the broker redelivers the first message late, then the second arrives
+    batch_job_run_task.apply(kwargs={"job_id": job.pk}, task_id="first")
+    job.refresh_from_db()
+    status_after_late_copy = job.status
+    batch_job_run_task.apply(kwargs={"job_id": job.pk}, task_id="second")
+
+    # then only the second ran it, as its second attempt
+    assert status_after_late_copy == JobStatus.PENDING
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.rows_done) == (JobStatus.SUCCEEDED, 2, 3)
+
+
+@pytest.mark.django_db
+def test_a_run_whose_job_was_sent_again_stops_and_leaves_the_job_to_its_new_run(
+    user, active_model_version, monkeypatch
+):
+    # given a running job that the sweep sends again while its first chunk is being predicted
+    monkeypatch.setattr(services, "BATCH_CHUNK_ROWS", 2)
+    predict_chunk = services._predict_chunk
+
+    def sent_again_meanwhile(chunk, outcome, *, subject_key):
+        BatchJob.objects.update(status=JobStatus.PENDING, celery_task_id="third")
+        predict_chunk(chunk, outcome, subject_key=subject_key)
+
+    monkeypatch.setattr(services, "_predict_chunk", sent_again_meanwhile)
+    job = _queued_job(user, rows=6)
+
+    # when its run goes on
+    batch_job_run_task.apply(kwargs={"job_id": job.pk}, task_id="second")
+
+    # then it stopped at its next step and wrote nothing over the new run's job
+    job.refresh_from_db()
+    assert (job.status, job.celery_task_id, job.rows_done, job.result_csv) == (
+        JobStatus.PENDING,
+        "third",
+        0,
+        None,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_job_beats_through_a_long_chunk(user, active_model_version, monkeypatch, settings):
+    # given a heartbeat every 50 ms, and a chunk that takes ten times that
+    settings.JOB_HEARTBEAT_SECONDS = FAST_HEARTBEAT_SECONDS
+    predict_chunk = services._predict_chunk
+    beats: list[tuple] = []
+
+    def long_chunk(chunk, outcome, *, subject_key):
+        before = BatchJob.objects.values_list("heartbeat_at", flat=True).get()
+        time.sleep(LONG_CHUNK_SECONDS)
+        beats.append((before, BatchJob.objects.values_list("heartbeat_at", flat=True).get()))
+        predict_chunk(chunk, outcome, subject_key=subject_key)
+
+    monkeypatch.setattr(services, "_predict_chunk", long_chunk)
+    job = _queued_job(user)
+
+    # when it runs
+    batch_job_run_task.apply(kwargs={"job_id": job.pk}, task_id="second")
+
+    # then its worker showed signs of life during the chunk, not only after it
+    [(before, during)] = beats
+    assert during > before
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED

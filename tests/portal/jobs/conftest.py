@@ -1,9 +1,13 @@
-"""Fixtures for the shared job machinery: a batch job to move around, and a second job type."""
+"""Fixtures for the shared job machinery: a batch job to move around, a second job type, and
+the tasks sent by name (captured, not run)."""
 
 import datetime
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.db import connection
 
 from portal.jobs.models import Job
@@ -51,3 +55,28 @@ def report_job_model(transactional_db):
             editor.delete_model(ReportJob)
         del apps.all_models["jobs"][ReportJob._meta.model_name]
         apps.clear_cache()
+
+
+@dataclass(frozen=True)
+class SentTask:
+    name: str
+    kwargs: dict
+    task_id: str
+
+
+@pytest.fixture
+def sent_tasks(monkeypatch) -> Iterator[list[SentTask]]:
+    """Tasks published by name (as with a broker), recorded instead of sent; none is run."""
+    from portal.celery import app
+
+    sent: list[SentTask] = []
+
+    def record(name, *, kwargs, task_id, **options):
+        sent.append(SentTask(name=name, kwargs=dict(kwargs), task_id=task_id))
+
+    monkeypatch.setattr(app, "send_task", record)
+    app.conf.task_always_eager = False
+    try:
+        yield sent
+    finally:
+        app.conf.task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
