@@ -8,6 +8,7 @@ Every variable is documented in the README.
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -60,6 +61,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "portal.middleware.RequestIdMiddleware",
     "portal.middleware.LengthRequiredMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -269,6 +271,26 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
+# --- Content-Security-Policy (django-csp 4) ----------------------------------------------------
+# Strict: nothing inline runs or applies unless it carries the per-request nonce
+# ({{ request.csp_nonce }}, added to the header only on responses that use it). The site's own
+# pages have no inline script, style or style= attribute at all; the nonce is for the 500 page
+# (which must work without the static manifest) and the Swagger UI page (templates/drf_spectacular/
+# swagger_ui.html overrides drf-spectacular's to nonce its inline script and style). data: images
+# are for the icons that Swagger UI's stylesheet embeds; images cannot run script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
+
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {

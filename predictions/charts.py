@@ -91,10 +91,20 @@ def _fmt(value: float) -> str:
     return f"{value:.1f}"
 
 
-def _text(x: float, y: float, content: str, *, anchor: str = "middle", extra: str = "") -> str:
+def _text(
+    x: float,
+    y: float,
+    content: str,
+    *,
+    anchor: str = "middle",
+    fill: str = COLOR_TEXT,
+    extra: str = "",
+) -> str:
+    # Colours are presentation attributes, never style="...": the site's CSP has no
+    # 'unsafe-inline' for styles, which would block inline style attributes.
     return (
         f'<text x="{_fmt(x)}" y="{_fmt(y)}" text-anchor="{anchor}" '
-        f'fill="{COLOR_TEXT}" font-size="12"{extra}>{escape(content)}</text>'
+        f'fill="{fill}" font-size="12"{extra}>{escape(content)}</text>'
     )
 
 
@@ -235,7 +245,8 @@ def interval_chart_svg(
                 28,
                 band_label,
                 anchor="start",
-                extra=f' fill-opacity="0.9" style="fill:{COLOR_BAND}"',
+                fill=COLOR_BAND,
+                extra=' fill-opacity="0.9"',
             ),
         ]
     )
