@@ -31,7 +31,12 @@ install: $(VENV)/.installed  ## Create .venv and install the runtime requirement
 
 install-dev: $(VENV)/.installed-dev  ## Install the runtime and test requirements
 
-model: install  ## Migrate and make sure an active model exists (trains one if not)
+.env:  ## A local settings file for development (manage.py commands read it too)
+	@printf '%s\n' "# Written by make run for local development; environment variables override it." \
+		"DEBUG=1" > $@
+	@echo "Wrote .env (DEBUG=1) so that manage.py commands work as the README shows them."
+
+model: install .env  ## Migrate and make sure an active model exists (trains one if not)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py ensure_active_model
 

@@ -32,6 +32,36 @@ def when_ready(server) -> None:
 def post_fork(server, worker) -> None:
     """Each worker opens its connections and loads the serving models before it accepts a
     request, so its first request is as fast as the rest (``portal/warmup.py``)."""
-    from portal.warmup import open_worker_resources
+    from portal.warmup import answer_warm_up_requests, open_worker_resources
+    from portal.wsgi import application
 
     open_worker_resources()
+    answer_warm_up_requests(application)
+
+
+# Prometheus multiprocess mode (portal/metrics.py): with PROMETHEUS_MULTIPROC_DIR set, each
+# worker keeps its metrics in files in that directory and /metrics sums them. Files left by an
+# earlier run would be summed too, so the master empties the directory when it starts (after
+# preload_app imported the app: the master serves no request, its files are not needed); a dead
+# worker's files are marked so its live gauges drop out while its counters stay in the sum.
+def on_starting(server) -> None:
+    import shutil
+    from pathlib import Path
+
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for entry in path.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def child_exit(server, worker) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

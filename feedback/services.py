@@ -26,6 +26,7 @@ from feedback.models import Feedback
 from feedback.rules import feedback_fields
 from mlmodel.importing import salary_data_changed
 from mlmodel.models import ReviewStatus, SalaryRecord, SalarySource
+from portal import metrics
 from portal.exceptions import NotFound
 from predictions.models import Prediction
 
@@ -140,6 +141,7 @@ def feedback_upsert(
         feedback.actual_salary_usd = salary
         _sync_training_record(feedback, prediction, salary)
         feedback.save()
+    metrics.feedback_saved(created=created)
     logger.info(
         "feedback saved",
         extra={

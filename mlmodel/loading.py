@@ -30,6 +30,7 @@ from mlmodel import selectors
 from mlmodel.core.artifacts import ArtifactIntegrityError, load_predictor
 from mlmodel.core.predictor import Predictor
 from mlmodel.selectors import ServingEntry
+from portal import metrics
 from portal.exceptions import NotFound
 
 logger = logging.getLogger(__name__)
@@ -132,6 +133,7 @@ class ArtifactCache:
             data = selectors.model_version_artifact(version_id=entry.version_id)
             predictor = load_predictor(data, entry.artifact_sha256)
         except ArtifactIntegrityError as exc:
+            metrics.MODEL_INTEGRITY_FAILURES.inc()
             self._refuse(entry, f"its artifact failed the integrity check ({exc})")
             logger.error(
                 "refusing model v%s (id %s): its artifact failed the integrity check (%s)",
@@ -142,6 +144,7 @@ class ArtifactCache:
             )
             return None
         except (DatabaseError, NotFound) as exc:
+            metrics.MODEL_LOAD_FAILURES.inc()
             logger.exception(
                 "could not read model v%s (id %s); will retry at the next check",
                 entry.version_number,

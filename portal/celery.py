@@ -10,10 +10,15 @@ import os
 
 from celery import Celery, Task
 
+from portal import metrics
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+# Every task's outcome (success, failure, retry) is counted (portal/metrics.py).
+metrics.connect_task_signals()
 
 
 def task_packages() -> list[str]:

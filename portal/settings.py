@@ -15,6 +15,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
+# A local .env (written by `make run` on a developer's machine) fills in what the environment
+# does not set, so `manage.py` commands work outside make too; real environment variables win.
+ENV_FILE = Path(env.str("ENV_FILE", default=str(BASE_DIR / ".env")))
+if ENV_FILE.is_file():
+    environ.Env.read_env(ENV_FILE)
 
 # --- Core -----------------------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
@@ -103,10 +108,11 @@ if DATABASE_URL:
     DATABASES = {"default": env.db_url_config(DATABASE_URL)}
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # A database that does not answer is a quick 503, not a request hanging on connect.
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
-        "DB_CONNECT_TIMEOUT", default=5
-    )
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # A database that does not answer is a quick 503, not a request hanging on connect.
+        DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
+            "DB_CONNECT_TIMEOUT", default=5
+        )
 else:
     VAR_DIR.mkdir(exist_ok=True)
     DATABASES = {
@@ -123,6 +129,12 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # worker) are for staff or a probe sending this secret in X-Readiness-Secret.
 READINESS_BUDGET_SECONDS = env.float("READINESS_BUDGET_SECONDS", default=2.0)
 READINESS_SECRET = env.str("READINESS_SECRET", default="")
+
+# --- Metrics ------------------------------------------------------------------------------
+# /metrics answers a scraper sending "Authorization: Bearer <METRICS_TOKEN>", or a staff user;
+# without a token only staff can read it. PROMETHEUS_MULTIPROC_DIR is read by prometheus_client
+# itself (portal/metrics.py, docker/gunicorn.conf.py).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Cache and Celery: Redis when REDIS_URL is set, else embedded ----------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -265,12 +277,6 @@ BATCH_UPLOAD_MAX_BYTES = env.int("BATCH_UPLOAD_MAX_BYTES", default=10 * 1024 * 1
 BATCH_SYNC_MAX_ROWS = env.int("BATCH_SYNC_MAX_ROWS", default=10_000)
 BATCH_MAX_ROWS = env.int("BATCH_MAX_ROWS", default=200_000)
 
-# --- I18n and static files --------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
-USE_I18N = True
-USE_TZ = True
-STATIC_URL = "static/"
 # --- Content-Security-Policy (django-csp 4) ----------------------------------------------------
 # Strict: nothing inline runs or applies unless it carries the per-request nonce
 # ({{ request.csp_nonce }}, added to the header only on responses that use it). The site's own
@@ -291,6 +297,12 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# --- I18n and static files --------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from portal import health
+from portal import health, metrics
 from portal.accounts.throttling import LOGIN_DOOR
 
 handler404 = "portal.errors.page_not_found"
@@ -23,5 +23,6 @@ urlpatterns = [
     # The admin's log-in form is a door like the site's: same buckets, same limits.
     path("admin/login/", LOGIN_DOOR.limit_view(admin.site.login)),
     path("admin/", admin.site.urls),
-    path("", include("django_prometheus.urls")),
+    # Bearer token or staff only (portal/metrics.py); the name is the one alerts.yml excludes.
+    path("metrics", metrics.metrics_view, name="prometheus-django-metrics"),
 ]

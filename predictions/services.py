@@ -21,6 +21,7 @@ from mlmodel import services as mlmodel_services
 from mlmodel.core.profile import SalaryProfile
 from mlmodel.models import ModelVersion
 from mlmodel.services import ServedPrediction
+from portal import metrics
 from portal.exceptions import InvalidInput, PayloadTooLarge, ServiceError, Unavailable
 from portal.jobs.models import FULL_PERCENT
 from portal.jobs.services import (
@@ -103,6 +104,7 @@ def prediction_create(
     except DatabaseError as exc:
         logger.exception("could not store a prediction; the answer is withheld")
         raise Unavailable(PREDICTION_NOT_STORED_MESSAGE) from exc
+    metrics.prediction_served(served, channel=channel, latency_ms=latency_ms)
     logger.info(
         "prediction stored",
         extra={

@@ -1,5 +1,7 @@
 """HTML forms for the account pages: shape checks only; business rules live in services."""
 
+import uuid
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.validators import UnicodeUsernameValidator
@@ -60,8 +62,20 @@ class LoginForm(AuthenticationForm):
         self.fields["username"].widget.attrs["autocomplete"] = "username"
 
 
+def _new_submission_id() -> str:
+    return uuid.uuid4().hex
+
+
 class ApiTokenCreateForm(forms.Form):
-    """The name goes to ``api_token_create`` as typed: its rule (and message) is the API's too."""
+    """The name goes to ``api_token_create`` as typed: its rule (and message) is the API's too.
+
+    ``submission`` is a one-time id rendered with the form: a reload of the page that showed a
+    new secret re-sends the same id, and the service refuses to create a second token for it.
+    """
+
+    submission = forms.CharField(
+        widget=forms.HiddenInput, initial=_new_submission_id, required=False
+    )
 
     name = forms.CharField(
         required=False,

@@ -4,12 +4,13 @@ import logging
 import secrets
 
 from django.contrib.auth import get_user_model, password_validation
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from portal.accounts.models import ApiToken, User, hash_token_key
-from portal.exceptions import InvalidInput, NotFound
+from portal.exceptions import Conflict, InvalidInput, NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -55,12 +56,35 @@ def user_signup(*, username: str, email: str | None, password: str) -> User:
     return user
 
 
+SUBMISSION_KEY_PREFIX = "accounts:form-submission"
+SUBMISSION_ID_MAX_LENGTH = 64
+SUBMISSION_MEMORY_SECONDS = 24 * 60 * 60
+ALREADY_SUBMITTED_MESSAGE = (
+    "This form was already sent: its token was created then, and its secret was shown once. "
+    "Create a new token below if you need another."
+)
+
+
 def _new_token_key() -> str:
     return TOKEN_KEY_PREFIX + secrets.token_urlsafe(TOKEN_RANDOM_BYTES)
 
 
-def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
-    """Issue a token and return it with its secret key, which is never stored or shown again."""
+def _submission_claim(*, user: User, submission: str) -> None:
+    """The first use of a form's one-time id wins; a resubmitted form (a reload) is refused."""
+    key = f"{SUBMISSION_KEY_PREFIX}:{user.pk}:{submission[:SUBMISSION_ID_MAX_LENGTH]}"
+    if not cache.add(key, 1, timeout=SUBMISSION_MEMORY_SECONDS):
+        raise Conflict({"submission": [ALREADY_SUBMITTED_MESSAGE]})
+
+
+def api_token_create(
+    *, user: User, name: str, submission: str | None = None
+) -> tuple[ApiToken, str]:
+    """Issue a token and return it with its secret key, which is never stored or shown again.
+
+    ``submission`` (the HTML form's one-time id) makes a resubmitted form create nothing.
+    """
+    if submission:
+        _submission_claim(user=user, submission=submission)
     name = (name or "").strip()
     if not name:
         raise InvalidInput({"name": ["Give the token a name, e.g. the script that will use it."]})

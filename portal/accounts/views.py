@@ -24,7 +24,7 @@ from portal.accounts.services import (
     api_token_revoke,
     user_signup,
 )
-from portal.exceptions import NotFound, ServiceError
+from portal.exceptions import Conflict, NotFound, ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -123,11 +123,20 @@ def account(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def api_token_create_view(request: HttpRequest) -> HttpResponse:
-    """Create a token and show its secret on this response only (no redirect, never stored)."""
+    """Create a token and show its secret on this response only (no redirect, never stored);
+    a reload of that response creates nothing (the form's one-time submission id)."""
     form = ApiTokenCreateForm(request.POST)
     if form.is_valid():
         try:
-            token, key = api_token_create(user=request.user, name=form.cleaned_data["name"])
+            token, key = api_token_create(
+                user=request.user,
+                name=form.cleaned_data["name"],
+                submission=form.cleaned_data["submission"],
+            )
+        except Conflict as exc:
+            # A reload of the page that showed the secret: nothing new, a fresh form.
+            messages.info(request, " ".join(exc.errors["submission"]))
+            return _render_account(request, form=ApiTokenCreateForm())
         except ServiceError as exc:
             form.add_service_errors(exc.errors)
         else:

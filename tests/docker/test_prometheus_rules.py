@@ -60,9 +60,14 @@ def test_promtool_accepts_the_rules():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_promtool_accepts_the_prometheus_config():
+def test_promtool_accepts_the_prometheus_config(tmp_path):
+    # given the config, its rules and the scrape token file it names, side by side
+    for source in (PROMETHEUS_CONFIG, PROMETHEUS_DIR / "alerts.yml"):
+        shutil.copy(source, tmp_path / source.name)
+    (tmp_path / "metrics-token").write_text("test-token\n")
+
     # when
-    result = _promtool("check", "config", PROMETHEUS_CONFIG.name, cwd=PROMETHEUS_DIR)
+    result = _promtool("check", "config", PROMETHEUS_CONFIG.name, cwd=tmp_path)
 
     # then
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,8 +1,9 @@
 """Fault injection against real components: a dependency fails, the API still answers clearly.
 
 Each fault is real, not mocked: a Redis nobody listens on, artifact bytes flipped in the
-database, a broker on a closed port. The answer is always the API's JSON error shape with an
-honest status, never a 500, and nothing the client sent is half-written or lost.
+database, a broker on a closed port. The answer is either the work done anyway (predictions
+through a cache outage, limited per process) or the API's JSON error shape with an honest
+status, never a 500, and nothing the client sent is half-written or lost.
 """
 
 import pytest
@@ -14,6 +15,7 @@ from tests.predictions.conftest import GOOD_ROW, PROFILE_DATA, UNREACHABLE_REDIS
 
 PREDICTIONS_URL = "/api/v1/predictions/"
 BATCH_URL = "/api/v1/predictions/batch/"
+TOKEN_URL = "/api/v1/auth/token/"
 UNREACHABLE_CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
@@ -22,6 +24,8 @@ UNREACHABLE_CACHES = {
     }
 }
 SYNC_LIMIT_FOR_TEST = 2
+FALLBACK_TEST_RATE = "3/m"
+FALLBACK_TEST_LIMIT = 3
 FLIPPED_BYTES = 64
 LARGE_BATCH_ROWS = 5
 
@@ -41,28 +45,52 @@ def _errors(response) -> dict:
 
 
 @pytest.mark.django_db
-def test_prediction_with_the_cache_down_is_a_clear_503(api_client, settings, active_model_version):
+def test_prediction_with_the_cache_down_is_answered_and_still_limited(
+    api_client, settings, active_model_version
+):
+    # given the cache holding the rate-limit counters is unreachable, and a tight rate
+    settings.CACHES = UNREACHABLE_CACHES
+    settings.RATELIMIT_PREDICT = FALLBACK_TEST_RATE
+
+    # when more predictions are asked for than the rate allows
+    answers = [
+        api_client.post(PREDICTIONS_URL, PROFILE_DATA, format="json")
+        for _ in range(FALLBACK_TEST_LIMIT + 1)
+    ]
+
+    # then the per-process fallback answers them at the same rate: never unlimited
+    assert [response.status_code for response in answers] == [201] * FALLBACK_TEST_LIMIT + [429]
+    assert int(answers[-1]["Retry-After"]) > 0
+    assert "Too many requests" in _errors(answers[-1])["detail"][0]
+    assert Prediction.objects.count() == FALLBACK_TEST_LIMIT
+
+
+@pytest.mark.django_db
+def test_token_with_the_cache_down_is_a_clear_503(client, settings, user, password):
     # given the cache holding the rate-limit counters is unreachable
     settings.CACHES = UNREACHABLE_CACHES
 
-    # when
-    response = api_client.post(PREDICTIONS_URL, PROFILE_DATA, format="json")
+    # when a token is asked for
+    response = client.post(
+        TOKEN_URL,
+        {"username": user.username, "password": password, "name": "outage"},
+        content_type="application/json",
+    )
 
-    # then rate limiting fails closed: a 503 that says why, and nothing is stored
+    # then the token door fails closed: a 503 that says why
     assert response.status_code == 503
     assert int(response["Retry-After"]) > 0
     assert "unavailable" in _errors(response)["detail"][0]
-    assert not Prediction.objects.exists()
 
 
 @pytest.mark.redis
 @pytest.mark.django_db
 def test_predictions_resume_when_the_real_redis_is_back(api_client, settings, active_model_version):
-    # given a prediction answered with the real Redis, then an outage
+    # given a prediction answered with the real Redis, then one during an outage (fallback)
     real_caches = settings.CACHES
     assert api_client.post(PREDICTIONS_URL, PROFILE_DATA, format="json").status_code == 201
     settings.CACHES = UNREACHABLE_CACHES
-    assert api_client.post(PREDICTIONS_URL, PROFILE_DATA, format="json").status_code == 503
+    assert api_client.post(PREDICTIONS_URL, PROFILE_DATA, format="json").status_code == 201
 
     # when Redis is reachable again
     settings.CACHES = real_caches
@@ -70,7 +98,7 @@ def test_predictions_resume_when_the_real_redis_is_back(api_client, settings, ac
 
     # then
     assert response.status_code == 201
-    assert Prediction.objects.count() == 2
+    assert Prediction.objects.count() == 3
 
 
 @pytest.mark.django_db

@@ -131,3 +131,27 @@ def test_password_reset_for_unknown_address_sends_nothing_and_reveals_nothing(cl
     response = client.post(reverse("accounts:password_reset"), {"email": "nobody@example.com"})
     assert response.status_code == 302
     assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_reloading_the_page_that_showed_a_new_secret_creates_no_second_token(auth_client, user):
+    # given the account page's form, with its one-time submission id
+    page = auth_client.get(reverse("accounts:account"))
+    submission = page.context["form"]["submission"].value()
+    data = {"name": "laptop", "submission": submission}
+
+    # when the form is sent, then the page that showed the secret is reloaded (same POST)
+    first = auth_client.post(reverse("accounts:token_create"), data)
+    again = auth_client.post(reverse("accounts:token_create"), data)
+
+    # then one token exists, the reload says so and shows no secret
+    assert first.context["new_token_key"]
+    assert again.status_code == 200
+    assert again.context["new_token_key"] is None
+    assert "This form was already sent" in again.content.decode()
+    assert ApiToken.objects.filter(user=user).count() == 1
+    # and a fresh form can create another
+    fresh = again.context["form"]["submission"].value()
+    assert fresh != submission
+    auth_client.post(reverse("accounts:token_create"), {"name": "ci", "submission": fresh})
+    assert ApiToken.objects.filter(user=user).count() == 2

@@ -1,18 +1,26 @@
-"""Unreachable dependencies (Redis, the database) are a clear 503 naming them, never a 500."""
+"""Unreachable dependencies (Redis, the database) are a clear 503 naming them, never a 500.
+
+The one exception is the rate limiter of predictions and feedback: with the cache down they
+are limited by a per-process fallback and keep answering (``portal/ratelimit_fallback.py``).
+"""
 
 import json
 import os
 import subprocess
 import sys
+import time
 
 import psycopg
 import pytest
 from django.db import connection
+from django.urls import reverse
 
 from tests.conftest import REPO_ROOT, _test_database_url
+from tests.predictions.conftest import GOOD_ROW, PROFILE_DATA, csv_bytes
 
 CLOSED_PORT_REDIS = "redis://127.0.0.1:1/0"
 SUBPROCESS_TIMEOUT_SECONDS = 120
+QUICK_503_SECONDS = 2.0
 
 
 @pytest.fixture
@@ -42,6 +50,41 @@ def test_login_post_with_redis_down_is_a_503_page(client, user, password, redis_
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
     assert b"Temporarily unavailable" in response.content
+
+
+@pytest.mark.django_db
+def test_signup_post_with_redis_down_is_a_503_page(client, redis_down):
+    # when the sign-up form is posted while the cache is unreachable
+    response = client.post(reverse("accounts:signup"), {"username": "carol"})
+
+    # then it fails closed, like the log-in
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+
+
+@pytest.mark.django_db
+def test_prediction_form_with_redis_down_still_answers(
+    auth_client, redis_down, active_model_version
+):
+    # when the prediction form is posted while the cache is unreachable
+    response = auth_client.post(reverse("predictions:create"), PROFILE_DATA)
+
+    # then the per-process fallback limiter lets it through to the new prediction
+    assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_batch_page_with_redis_down_is_a_quick_503_page(auth_client, redis_down):
+    # when a batch is uploaded while the cache is unreachable
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("rows.csv", csv_bytes([GOOD_ROW]), content_type="text/csv")
+    started = time.monotonic()
+    response = auth_client.post(reverse("predictions:batch"), {"file": upload})
+
+    # then it is a 503 page at once (the batch limiter fails closed)
+    assert response.status_code == 503
+    assert time.monotonic() - started < QUICK_503_SECONDS
 
 
 # A web process whose database is a closed port: the token check, the HTML pages and the health

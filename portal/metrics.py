@@ -1,0 +1,207 @@
+"""Prometheus metrics: the portal's own (``mlpaygrade_*``) and the protected ``/metrics`` view.
+
+Every business metric is defined here, once, and incremented where its event happens with a
+one-line call (``prediction_create``, ``feedback_upsert``, the model loader, Celery signals).
+
+Under gunicorn the web workers are separate processes: with ``PROMETHEUS_MULTIPROC_DIR`` set
+(compose and ``docker/k8s/`` set it for web) prometheus_client keeps each process's values in
+files there and ``/metrics`` sums them, whichever worker answers the scrape. The directory is
+emptied when the gunicorn master starts and a dead worker is marked in it
+(``docker/gunicorn.conf.py``); its counters stay in the sum, so every counter is monotonic.
+
+``/metrics`` is not public. It answers a scraper sending ``Authorization: Bearer
+<METRICS_TOKEN>`` (compared in constant time; without ``METRICS_TOKEN`` no token is accepted)
+or a signed-in staff user. A request without any credentials gets 401 (``WWW-Authenticate:
+Bearer``); wrong credentials (another token, a non-staff user) get 403.
+
+The Celery queue depth (``mlpaygrade_celery_queue_length{queue}``) is read from the Redis
+broker at scrape time with a short socket timeout, so a silent Redis never hangs a scrape; with
+no Redis broker (or when it does not answer) the gauge is absent.
+
+Task outcomes (``mlpaygrade_celery_tasks_total``) are counted in the process that runs the task:
+inline tasks in a web process are in ``/metrics``; a Celery worker's own counts are only visible
+if that worker's metrics are exported too.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django_prometheus import exports
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+logger = logging.getLogger(__name__)
+
+BEARER_PREFIX = "bearer "
+# A scrape must answer within Prometheus's scrape timeout whatever Redis does.
+QUEUE_LENGTH_TIMEOUT_SECONDS = 0.5
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+# kombu's Redis transport keeps messages with a priority in sibling lists ``<queue>\x06\x16<n>``.
+KOMBU_PRIORITY_SEPARATOR = "\x06\x16"
+KOMBU_PRIORITY_STEPS = (3, 6, 9)
+
+PREDICTIONS = Counter(
+    "mlpaygrade_predictions",
+    "Predictions stored, by answering model version, experiment arm and channel.",
+    ["model_version", "experiment_arm", "channel"],
+)
+PREDICTION_LATENCY = Histogram(
+    "mlpaygrade_prediction_latency_seconds",
+    "Time the serving model took to answer one prediction.",
+    ["channel"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+FEEDBACK = Counter(
+    "mlpaygrade_feedback",
+    "Feedback saved on a prediction, created or updated.",
+    ["action"],
+)
+MODEL_LOAD_FAILURES = Counter(
+    "mlpaygrade_model_load_failures",
+    "Model artifacts that could not be read (database error or missing row).",
+)
+MODEL_INTEGRITY_FAILURES = Counter(
+    "mlpaygrade_model_integrity_failures",
+    "Model artifacts refused because they failed their sha256 integrity check.",
+)
+CELERY_TASKS = Counter(
+    "mlpaygrade_celery_tasks",
+    "Celery task outcomes, by task name and state (success, failure, retry).",
+    ["task", "state"],
+)
+
+
+def prediction_served(served, *, channel: str, latency_ms: float) -> None:
+    """One stored prediction: ``served`` is the ``mlmodel.services.ServedPrediction``."""
+    arm = served.experiment_arm or ""
+    PREDICTIONS.labels(str(served.model_version_number), arm, channel).inc()
+    PREDICTION_LATENCY.labels(channel).observe(latency_ms / 1000)
+
+
+def feedback_saved(*, created: bool) -> None:
+    FEEDBACK.labels("created" if created else "updated").inc()
+
+
+# --- Celery task outcomes ---------------------------------------------------------------------
+
+
+def _task_name(sender) -> str:
+    return str(getattr(sender, "name", None) or sender or "unknown")
+
+
+def _on_task_success(sender=None, **kwargs) -> None:
+    CELERY_TASKS.labels(_task_name(sender), "success").inc()
+
+
+def _on_task_failure(sender=None, **kwargs) -> None:
+    CELERY_TASKS.labels(_task_name(sender), "failure").inc()
+
+
+def _on_task_retry(sender=None, **kwargs) -> None:
+    CELERY_TASKS.labels(_task_name(sender), "retry").inc()
+
+
+def connect_task_signals() -> None:
+    """Count every task's outcome (idempotent: each receiver is connected once)."""
+    from celery.signals import task_failure, task_retry, task_success
+
+    task_success.connect(_on_task_success, weak=False, dispatch_uid="mlpaygrade-task-success")
+    task_failure.connect(_on_task_failure, weak=False, dispatch_uid="mlpaygrade-task-failure")
+    task_retry.connect(_on_task_retry, weak=False, dispatch_uid="mlpaygrade-task-retry")
+
+
+# --- Celery queue depth, read at scrape time --------------------------------------------------
+
+_redis_clients: dict[str, object] = {}
+
+
+def _redis_client(url: str):
+    client = _redis_clients.get(url)
+    if client is None:
+        import redis
+
+        client = redis.Redis.from_url(
+            url,
+            socket_timeout=QUEUE_LENGTH_TIMEOUT_SECONDS,
+            socket_connect_timeout=QUEUE_LENGTH_TIMEOUT_SECONDS,
+            retry_on_timeout=False,
+        )
+        _redis_clients[url] = client
+    return client
+
+
+class CeleryQueueCollector:
+    """``mlpaygrade_celery_queue_length{queue}``: messages waiting in the configured queue."""
+
+    def describe(self):
+        return []  # collected at scrape time only; nothing to check at registration
+
+    def collect(self):
+        url = settings.CELERY_BROKER_URL or ""
+        if not url.startswith(REDIS_SCHEMES):
+            return  # no Redis broker (tasks inline, or the in-memory broker of the tests)
+        queue = settings.CELERY_TASK_DEFAULT_QUEUE
+        keys = [queue, *(f"{queue}{KOMBU_PRIORITY_SEPARATOR}{n}" for n in KOMBU_PRIORITY_STEPS)]
+        try:
+            pipeline = _redis_client(url).pipeline(transaction=False)
+            for key in keys:
+                pipeline.llen(key)
+            length = sum(pipeline.execute())
+        except Exception:
+            logger.warning("could not read the Celery queue length from the broker", exc_info=True)
+            return
+        family = GaugeMetricFamily(
+            "mlpaygrade_celery_queue_length",
+            "Celery messages waiting in the queue (read from the broker at scrape time).",
+            labels=["queue"],
+        )
+        family.add_metric([queue], length)
+        yield family
+
+
+# Its own registry: the scrape-time gauge is appended to what django-prometheus exports (the
+# process's registry, or the sum of all workers in multiprocess mode), never exported twice.
+SCRAPE_TIME_REGISTRY = CollectorRegistry(auto_describe=False)
+SCRAPE_TIME_REGISTRY.register(CeleryQueueCollector())
+
+
+# --- The protected /metrics view --------------------------------------------------------------
+
+
+def _bearer_token(request: HttpRequest) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[: len(BEARER_PREFIX)].lower() == BEARER_PREFIX:
+        return header[len(BEARER_PREFIX) :].strip()
+    return None
+
+
+def _has_valid_token(request: HttpRequest) -> bool:
+    expected = settings.METRICS_TOKEN
+    given = _bearer_token(request)
+    if not expected or not given:
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics for a scraper with the bearer token or a staff user; else 401/403."""
+    if not _has_valid_token(request):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            if "Authorization" in request.headers:
+                return HttpResponse("Forbidden\n", status=403, content_type="text/plain")
+            response = HttpResponse(
+                "Authentication required\n", status=401, content_type="text/plain"
+            )
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+        if not user.is_staff:
+            return HttpResponse("Forbidden\n", status=403, content_type="text/plain")
+    response = exports.ExportToDjangoView(request)
+    response.content = response.content + generate_latest(SCRAPE_TIME_REGISTRY)
+    response["Cache-Control"] = "no-store"
+    return response
