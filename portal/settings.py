@@ -141,7 +141,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CACHE_REDIS_URL = env.str("CACHE_REDIS_URL", default=REDIS_URL)
 # Every Redis client (cache, broker, results) gives up on a silent server after this long, so
 # no request can hang on Redis: it answers 503 instead.
-REDIS_SOCKET_TIMEOUT_SECONDS = env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default=2.0)
+REDIS_SOCKET_TIMEOUT_SECONDS = env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default=1.0)
 SILENCED_SYSTEM_CHECKS: list[str] = []
 if CACHE_REDIS_URL:
     CACHES = {

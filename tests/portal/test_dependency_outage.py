@@ -12,6 +12,7 @@ import time
 
 import psycopg
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
 
@@ -76,8 +77,6 @@ def test_prediction_form_with_redis_down_still_answers(
 @pytest.mark.django_db
 def test_batch_page_with_redis_down_is_a_quick_503_page(auth_client, redis_down):
     # when a batch is uploaded while the cache is unreachable
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     upload = SimpleUploadedFile("rows.csv", csv_bytes([GOOD_ROW]), content_type="text/csv")
     started = time.monotonic()
     response = auth_client.post(reverse("predictions:batch"), {"file": upload})

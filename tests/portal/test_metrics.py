@@ -30,6 +30,7 @@ from tests.predictions.conftest import PROFILE_DATA
 
 METRICS_URL = "/metrics"
 TOKEN = "scrape-token-for-the-tests"
+WORKERS = 2
 SERVER_START_SECONDS = 60
 HEALTHZ_REQUESTS = 40
 SCRAPES = 6
@@ -312,7 +313,7 @@ def multiprocess_gunicorn(tmp_path):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         "METRICS_TOKEN": TOKEN,
-        "WEB_CONCURRENCY": "2",
+        "WEB_CONCURRENCY": str(WORKERS),
         "GUNICORN_ACCESS_LOG": "/dev/null",
     }
     env.pop("PORT", None)
@@ -345,6 +346,12 @@ def multiprocess_gunicorn(tmp_path):
                 pass
             if time.monotonic() > deadline or server.poll() is not None:
                 pytest.fail(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        # Both workers are up once each has written its counters (its start-up warm-up
+        # requests are counted): on a loaded machine the second one can lag behind the first.
+        while len(list(metrics_dir.glob("counter_*.db"))) < WORKERS:
+            if time.monotonic() > deadline or server.poll() is not None:
+                pytest.fail(f"the workers did not all start:\n{log.read_text()[-3000:]}")
             time.sleep(0.2)
         yield base, metrics_dir
     finally:
