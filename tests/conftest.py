@@ -7,15 +7,13 @@ configured (``DATABASE_URL`` / ``REDIS_URL``) and are skipped with the reason el
 
 import os
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-WORKER_START_TIMEOUT_SECONDS = 60
+from tests.processes import start_celery_worker
+
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
@@ -118,8 +116,6 @@ def celery_worker(django_db_setup, django_db_blocker):
     """
     if not (settings.REDIS_URL and _uses_postgres()):
         pytest.skip("needs a real Celery worker: set REDIS_URL and DATABASE_URL (Postgres)")
-    from portal.celery import app
-
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     env = {
         **os.environ,
@@ -127,39 +123,8 @@ def celery_worker(django_db_setup, django_db_blocker):
         "DATABASE_URL": _test_database_url(),
         "TEST_CELERY_EAGER": "0",
     }
-    log_path = REPO_ROOT / "var" / f"celery-worker-{queue}.log"
-    log_path.parent.mkdir(exist_ok=True)
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "--pool=solo",
-                "--loglevel=INFO",
-                "-Q",
-                queue,
-                "-n",
-                f"{queue}@%h",
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + WORKER_START_TIMEOUT_SECONDS
+    process, log_path = start_celery_worker(queue=queue, name=queue, env=env)
     try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"celery worker exited early; see {log_path}")
-            replies = app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=1)
-            if replies:
-                break
-            if time.monotonic() > deadline:
-                pytest.fail(f"celery worker did not answer within {WORKER_START_TIMEOUT_SECONDS}s")
         yield {"queue": queue, "process": process, "log": log_path}
     finally:
         process.terminate()

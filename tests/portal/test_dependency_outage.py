@@ -4,10 +4,7 @@ The one exception is the rate limiter of predictions and feedback: with the cach
 are limited by a per-process fallback and keep answering (``portal/ratelimit_fallback.py``).
 """
 
-import json
 import os
-import subprocess
-import sys
 import time
 
 import psycopg
@@ -16,8 +13,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
 
-from tests.conftest import REPO_ROOT, _test_database_url
+from tests.conftest import _test_database_url
 from tests.predictions.conftest import GOOD_ROW, PROFILE_DATA, csv_bytes
+from tests.processes import run_django_script
 
 CLOSED_PORT_REDIS = "redis://127.0.0.1:1/0"
 SUBPROCESS_TIMEOUT_SECONDS = 120
@@ -123,19 +121,9 @@ def test_a_database_on_a_closed_port_is_a_503_naming_it_everywhere():
     }
 
     # when it is asked for a prediction, a token and to sign in on the HTML page
-    completed = subprocess.run(
-        [sys.executable, "-c", DATABASE_DOWN_SCRIPT],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=SUBPROCESS_TIMEOUT_SECONDS,
-        check=False,
-    )
+    report = run_django_script(DATABASE_DOWN_SCRIPT, env=env)
 
     # then each is a 503 that names the database
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
     assert report["api"] == [503, {"errors": {"detail": [DATABASE_DOWN_MESSAGE]}}, "30"]
     assert report["token"] == [503, {"errors": {"detail": [DATABASE_DOWN_MESSAGE]}}]
     assert report["page"] == [503, True]

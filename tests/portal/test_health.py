@@ -1,18 +1,16 @@
 """Liveness and readiness probes, and a task through the real broker to the real worker."""
 
-import json
 import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 
 import pytest
 
 from portal.tasks import health_ping_task
-from tests.conftest import REPO_ROOT
+from tests.processes import run_django_script
 
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"  # port 1: nothing listens, connections are refused
 PROBE_SECRET = "probe-secret-for-tests-0123456789"
@@ -229,19 +227,9 @@ def test_readiness_answers_within_its_budget_when_redis_hangs(stalled_redis, tmp
     }
 
     # when the deep check is asked for
-    completed = subprocess.run(
-        [sys.executable, "-c", STALLED_PROCESS_SCRIPT % PROBE_SECRET],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=SUBPROCESS_TIMEOUT_SECONDS,
-        check=False,
-    )
+    report = run_django_script(STALLED_PROCESS_SCRIPT % PROBE_SECRET, env=env)
 
     # then it answers within the budget, naming what hangs, and liveness is unaffected
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
     status, body, seconds = report["deep"]
     assert seconds < 1.0 + BUDGET_MARGIN_SECONDS
     assert status == 503

@@ -5,14 +5,12 @@ process loads the WSGI application as gunicorn does, serves the HTML form, a pre
 the API and the result page, and then reports which heavy packages are in ``sys.modules``.
 """
 
-import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import REPO_ROOT, _test_database_url
+from tests.conftest import _test_database_url
+from tests.processes import run_django_script
 
 TRAINING_STACK = ("sklearn", "scipy", "pandas", "xgboost")
 SUBPROCESS_TIMEOUT_SECONDS = 120
@@ -59,26 +57,15 @@ def test_a_web_process_serves_predictions_without_the_training_stack(
     }
 
     # when it serves the form, the API and the result page
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            WEB_PROCESS_SCRIPT,
-            api_token_key,
-            user.username,
-            password,
-            ",".join(TRAINING_STACK),
-        ],
-        cwd=REPO_ROOT,
+    report = run_django_script(
+        WEB_PROCESS_SCRIPT,
+        api_token_key,
+        user.username,
+        password,
+        ",".join(TRAINING_STACK),
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=SUBPROCESS_TIMEOUT_SECONDS,
-        check=False,
     )
 
     # then every page answered and no training package was imported
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
     assert report["statuses"] == {"api": 201, "form": 200, "form_post": 302, "result_page": 200}
     assert report["training_stack"] == []

@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,8 +25,9 @@ from portal.celery import app as celery_app
 from portal.jobs.services import job_recover_lost_all
 from predictions import services
 from predictions.models import BatchJob, JobStatus
-from tests.conftest import REPO_ROOT, WORKER_START_TIMEOUT_SECONDS, _test_database_url
+from tests.conftest import _test_database_url
 from tests.predictions.conftest import GOOD_ROW, csv_bytes
+from tests.processes import start_celery_worker
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.celery_worker]
 
@@ -63,38 +63,9 @@ class Workers:
             "JOB_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS),
             "JOB_HEARTBEAT_TIMEOUT_SECONDS": str(HEARTBEAT_TIMEOUT_SECONDS),
         }
-        log_path = REPO_ROOT / "var" / f"celery-worker-{name}.log"
-        log_path.parent.mkdir(exist_ok=True)
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "portal",
-                    "worker",
-                    "--pool=solo",
-                    "--loglevel=INFO",
-                    "-Q",
-                    self.queue,
-                    "-n",
-                    f"{name}@%h",
-                ],
-                cwd=REPO_ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        process, log_path = start_celery_worker(queue=self.queue, name=name, env=env)
         self.started.append(process)
         self.logs.append(log_path)
-        deadline = time.monotonic() + WORKER_START_TIMEOUT_SECONDS
-        node = f"{name}@{os.uname().nodename}"
-        while not celery_app.control.ping(destination=[node], timeout=1):
-            if process.poll() is not None:
-                pytest.fail(f"celery worker exited early; see {log_path}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"celery worker did not answer within {WORKER_START_TIMEOUT_SECONDS}s")
         return process
 
     def remove_logs(self) -> None:
