@@ -19,13 +19,14 @@ from feedback.models import Rating
 from feedback.services import feedback_upsert
 from predictions.models import BatchJob, Channel, JobStatus
 from predictions.services import batch_job_create, prediction_create
-from tests.conftest import REPO_ROOT, _test_database_url
+from tests.conftest import _test_database_url
 from tests.predictions.conftest import (  # noqa: F401 - unreachable_broker is a fixture
     GOOD_ROW,
     PROFILE,
     csv_bytes,
     unreachable_broker,
 )
+from tests.processes import REPO_ROOT
 
 FUZZ_CONFIG_PATH = Path(__file__).with_name("schemathesis.toml")
 LIFTED_RATE = "100000/m"

@@ -13,7 +13,8 @@ from mlmodel.loading import readiness_check, serving_models
 from mlmodel.models import ModelVersion
 from mlmodel.services import ServedPrediction, model_version_activate, predict, predict_many
 from portal.exceptions import NotFound, ServiceError, Unavailable
-from tests.conftest import REPO_ROOT, _test_database_url
+from tests.conftest import _test_database_url
+from tests.processes import REPO_ROOT
 
 PROFILE = EXAMPLE_PROFILE
 OTHER_PROFILE = SalaryProfile("Data Analyst", "EN", "PT", "GB", "GB", 100, "S", 2023)

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from portal.celery import app, registered_task, task_packages
-from tests.conftest import REPO_ROOT
+from tests.processes import REPO_ROOT
 
 # A process without a broker that must run the batch task inline; it prints the project's
 # tasks modules it imported.

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import REPO_ROOT
+from tests.processes import REPO_ROOT
 
 COMMAND_TIMEOUT_SECONDS = 120
 

@@ -25,8 +25,8 @@ from portal import metrics
 from portal.exceptions import Unavailable
 from predictions.models import Channel
 from predictions.services import prediction_create
-from tests.conftest import REPO_ROOT
 from tests.predictions.conftest import PROFILE_DATA
+from tests.processes import REPO_ROOT
 
 METRICS_URL = "/metrics"
 TOKEN = "scrape-token-for-the-tests"

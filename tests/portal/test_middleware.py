@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.processes import REPO_ROOT
 
 SERVER_START_SECONDS = 30
 PROFILE_JSON = b'{"job_title": "Data Scientist"}'

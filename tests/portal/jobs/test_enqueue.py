@@ -15,8 +15,9 @@ from portal.jobs.enqueue import enqueue_on_commit
 from portal.jobs.services import job_enqueue
 from predictions.models import BatchJob, JobStatus
 from predictions.services import BATCH_JOB_RUN_TASK, JOB_QUEUE_FAILED_MESSAGE
-from tests.conftest import REPO_ROOT, _test_database_url
+from tests.conftest import _test_database_url
 from tests.predictions.conftest import GOOD_ROW, csv_bytes
+from tests.processes import REPO_ROOT
 
 PING_TASK = "portal.health_ping_task"
 RESULT_WAIT_SECONDS = 60

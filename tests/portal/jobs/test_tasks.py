@@ -12,7 +12,7 @@ from django.utils import timezone
 from portal.celery import app as celery_app
 from portal.celery import registered_task
 from predictions.models import BatchJob, JobStatus
-from tests.conftest import REPO_ROOT
+from tests.processes import REPO_ROOT
 
 RESULT_WAIT_SECONDS = 60
 SWEEP_ENTRY = "fail-stale-jobs"
