@@ -24,28 +24,18 @@ BATCH_REPEATS = 3
 P99 = 0.99
 MILLISECONDS = 1000
 DEFAULT_DATA = os.environ.get("SALARIES_CSV", "../shared/data/salaries.csv")
-PROFILE = {
-    "job_title": "Data Scientist",
-    "experience_level": "SE",
-    "employment_type": "FT",
-    "company_location": "US",
-    "employee_residence": "US",
-    "remote_ratio": 0,
-    "company_size": "M",
-    "work_year": 2024,
-}
 
 
 def _code():
     try:
         from mlmodel.core.artifacts import load_predictor, sha256_hex
-        from mlmodel.core.profile import parse_profile
+        from mlmodel.core.profile import EXAMPLE_PROFILE, parse_profile
         from mlmodel.core.train.data import load_csv
     except ImportError:  # a checkout from before the core split
         from mlmodel.artifacts import load_predictor, sha256_hex
-        from mlmodel.profile import parse_profile
+        from mlmodel.profile import EXAMPLE_PROFILE, parse_profile
         from mlmodel.training import load_csv
-    return load_predictor, sha256_hex, parse_profile, load_csv
+    return load_predictor, sha256_hex, parse_profile(EXAMPLE_PROFILE.as_dict()), load_csv
 
 
 def train(path: str, data: str) -> None:
@@ -62,13 +52,12 @@ def train(path: str, data: str) -> None:
 def measure(path: str, data: str) -> dict:
     import pandas as pd
 
-    load_predictor, sha256_hex, parse_profile, load_csv = _code()
+    load_predictor, sha256_hex, profile, load_csv = _code()
     with open(path, "rb") as handle:
         blob = handle.read()
     started = time.perf_counter()
     predictor = load_predictor(blob, sha256_hex(blob))
     load_ms = (time.perf_counter() - started) * MILLISECONDS
-    profile = parse_profile(PROFILE)
     started = time.perf_counter()
     first = predictor.predict_one(profile)
     first_ms = (time.perf_counter() - started) * MILLISECONDS

@@ -12,7 +12,7 @@ from mlmodel.core.predictor import (
     Predictor,
     _one_row_outputs,
 )
-from mlmodel.core.profile import PROFILE_FIELDS, max_work_year, parse_profile
+from mlmodel.core.profile import EXAMPLE_PROFILE, PROFILE_FIELDS, max_work_year, parse_profile
 from mlmodel.core.train.demo_data import make_demo_dataframe
 
 UNUSUAL = [
@@ -23,16 +23,7 @@ UNUSUAL = [
     {"job_title": "Bear Robotics", "company_location": "KP", "employee_residence": "VA"},
     {"job_title": "xyz", "experience_level": "EN", "employment_type": "PT", "remote_ratio": 50},
 ]
-BASE = {
-    "job_title": "Data Scientist",
-    "experience_level": "SE",
-    "employment_type": "FT",
-    "company_location": "US",
-    "employee_residence": "US",
-    "remote_ratio": 0,
-    "company_size": "M",
-    "work_year": 2024,
-}
+BASE = EXAMPLE_PROFILE.as_dict()
 
 
 @pytest.fixture(scope="module")

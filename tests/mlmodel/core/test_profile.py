@@ -13,6 +13,7 @@ from mlmodel.core.profile import (
     COUNTRIES,
     COUNTRY_NAMES,
     EMPLOYMENT_TYPES,
+    EXAMPLE_PROFILE,
     EXPERIENCE_LEVELS,
     MAX_COUNTRY_TEXT_LENGTH,
     MAX_JOB_TITLE_LENGTH,
@@ -35,16 +36,7 @@ from mlmodel.core.profile import (
     salary_usd_error,
 )
 
-VALID_RAW = {
-    "job_title": "Data Scientist",
-    "experience_level": "SE",
-    "employment_type": "FT",
-    "company_location": "US",
-    "employee_residence": "US",
-    "remote_ratio": 0,
-    "company_size": "M",
-    "work_year": 2024,
-}
+VALID_RAW = EXAMPLE_PROFILE.as_dict()
 VALID_ROW = {**VALID_RAW, "salary": 150000, "salary_currency": "USD", "salary_in_usd": 150000}
 
 
