@@ -21,11 +21,12 @@ from mlmodel.core.profile import (
 )
 from mlmodel.core.taxonomy import (
     JOB_FAMILIES,
+    MATCH_UNKNOWN,
     REGIONS,
     US_CODE,
-    fold_title,
-    job_family,
+    match_title,
     region,
+    title_key,
     title_rank,
 )
 
@@ -165,13 +166,23 @@ class FeatureEncoder:
         self._country_cache: dict[tuple[str, str], tuple[float, float, float]] = {}
 
     def _title_features(self, title: str) -> tuple[float, float, float, float]:
-        """(family code, title rank, title target, family target) — memoised per raw title."""
+        """(family code, title rank, title target, family target) — memoised per raw title.
+
+        A title the training rows had keeps its own statistic; otherwise its family's,
+        shrunk toward the overall mean by the match's weight (generic titles keep half of
+        their family's effect); an unknown title gets the overall mean for both.
+        """
         cached = self._title_cache.get(title)
         if cached is None:
             stats = self.stats
-            family = job_family(title)
-            family_value = stats.family.get(family, stats.global_mean)
-            title_value = stats.title.get(fold_title(title), family_value)
+            match = match_title(title)
+            family = match.family
+            overall = stats.global_mean
+            family_value = overall
+            if match.kind != MATCH_UNKNOWN:
+                family_mean = stats.family.get(family, overall)
+                family_value = overall + match.weight * (family_mean - overall)
+            title_value = stats.title.get(title_key(title), family_value)
             cached = (
                 float(FAMILY_CODE[family]),
                 float(title_rank(title)),
@@ -180,6 +191,10 @@ class FeatureEncoder:
             )
             self._title_cache[title] = cached
         return cached
+
+    def title_seen(self, title: str) -> bool:
+        """Whether the training rows had this title (as the model reads it)."""
+        return title_key(title) in self.stats.title
 
     def _country_features(self, code: str, prefix: str) -> tuple[float, float, float]:
         """(region code, is-US flag, country target) — memoised per (code, side)."""

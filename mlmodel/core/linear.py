@@ -11,7 +11,7 @@ import numpy as np
 
 from mlmodel.core.encoding import RAW_INPUTS, factorise, profile_columns
 from mlmodel.core.profile import PROFILE_FIELDS, SalaryProfile
-from mlmodel.core.taxonomy import US_CODE, fold_title, job_family, region
+from mlmodel.core.taxonomy import US_CODE, job_family, region, title_key
 
 LINEAR_SPEC_FORMAT_VERSION = 1
 UNSEEN_COEFFICIENT = 0.0
@@ -36,9 +36,6 @@ LINEAR_GROUPS: dict[str, tuple[str, ...]] = {
     "family_x_us": ("job_title", "company_location"),
     "experience_x_year": ("experience_level", "work_year"),
 }
-
-
-# job_family runs up to a dozen regexes on an unknown title and each linear row needs it three
 
 
 def linear_to_raw_matrix() -> np.ndarray:
@@ -78,7 +75,7 @@ class LinearComponent:
     def key(self, group: str, *values: object) -> str:
         """The one-hot category of ``group`` for raw input values (in LINEAR_GROUPS order)."""
         if group == "job_title":
-            return fold_title(values[0])
+            return title_key(values[0])
         if group == "job_family":
             return job_family(values[0])
         if group in ("company_region", "residence_region"):

@@ -29,13 +29,27 @@ import numpy as np
 
 from mlmodel.core.booster import Booster, DenseMatrix
 from mlmodel.core.bundle import ModelBundle
-from mlmodel.core.encoding import RAW_INPUTS, FeatureEncoder, feature_to_raw_matrix
+from mlmodel.core.encoding import (
+    RAW_INPUTS,
+    FeatureEncoder,
+    factorise,
+    feature_to_raw_matrix,
+    profile_columns,
+)
 from mlmodel.core.linear import LinearComponent, linear_to_raw_matrix
 from mlmodel.core.profile import SalaryProfile
+from mlmodel.core.taxonomy import MATCH_UNKNOWN, TitleMatch, match_title
 
 logger = logging.getLogger(__name__)
 
 SINGLE_ROW_THREADS = 1
+# Mondrian (group-wise) calibration: rows whose title the training rows had, rows whose title
+# they did not have (but the taxonomy reads), and titles the taxonomy does not know at all.
+GROUP_SEEN_TITLE = "seen_title"
+GROUP_UNSEEN_TITLE = "unseen_title"
+GROUP_UNKNOWN_TITLE = "unknown_title"
+CALIBRATION_GROUPS = (GROUP_SEEN_TITLE, GROUP_UNSEEN_TITLE, GROUP_UNKNOWN_TITLE)
+_TITLE_INPUT = RAW_INPUTS.index("job_title")
 LOG_EQUALITY_TOLERANCE = 1e-12
 CONTRIBUTION_DECIMALS = 2
 # Below 2**53 every whole float is exact, so float → int conversions cannot differ.
@@ -52,6 +66,7 @@ class PointPrediction:
     interval_level: float
     baseline_usd: float
     contributions: list[tuple[str, float]] = field(default_factory=list)
+    title_match: TitleMatch | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -61,12 +76,15 @@ class PointPrediction:
             "interval_level": self.interval_level,
             "baseline_usd": self.baseline_usd,
             "contributions": [[name, usd] for name, usd in self.contributions],
+            "title_match": None if self.title_match is None else self.title_match.as_dict(),
         }
 
 
 @dataclass(frozen=True, slots=True)
 class BatchPrediction:
-    """Predictions for many rows as int64 arrays (plus optional (n, 8) dollar contributions)."""
+    """Predictions for many rows as int64 arrays (plus optional (n, 8) dollar contributions);
+    per row, how its title was matched (``title_match_kind``, ``title_treated_as``: object
+    arrays of the :class:`~mlmodel.core.taxonomy.TitleMatch` fields)."""
 
     estimate_usd: np.ndarray
     interval_low_usd: np.ndarray
@@ -75,17 +93,20 @@ class BatchPrediction:
     baseline_usd: np.ndarray | None = None
     contributions_usd: np.ndarray | None = None
     raw_feature_names: tuple[str, ...] = RAW_INPUTS
+    title_match_kind: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    title_treated_as: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
 
     def __len__(self) -> int:
         return len(self.estimate_usd)
 
 
 def bound_predictions(
-    log_point: np.ndarray, log_quantiles: np.ndarray, conformal_offset: float
+    log_point: np.ndarray, log_quantiles: np.ndarray, conformal_offset: float | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Log-space outputs → int64 dollars (estimate, low, high) with low ≤ estimate ≤ high.
 
     Shared by training-time evaluation and serving so both report the very same numbers.
+    ``conformal_offset`` is one number or one per row (group-wise calibration).
     """
     log_point = np.asarray(log_point, dtype=np.float64).reshape(-1)
     quantiles = np.sort(np.asarray(log_quantiles, dtype=np.float64).reshape(len(log_point), 2))
@@ -151,11 +172,19 @@ class Predictor:
         *,
         linear: LinearComponent | None = None,
         linear_weight: float = 0.0,
+        group_offsets: dict[str, float] | None = None,
     ):
         if not 0.0 < interval_level < 1.0:
             raise ValueError(f"interval_level must be in (0, 1), got {interval_level}")
-        if not math.isfinite(conformal_offset):
-            raise ValueError("conformal_offset must be finite.")
+        offsets = {group: float(conformal_offset) for group in CALIBRATION_GROUPS}
+        offsets.update({str(k): float(v) for k, v in (group_offsets or {}).items()})
+        if set(offsets) != set(CALIBRATION_GROUPS) or not all(
+            math.isfinite(v) for v in [conformal_offset, *offsets.values()]
+        ):
+            raise ValueError(f"conformal offsets must be finite, one per {CALIBRATION_GROUPS}.")
+        # A title the taxonomy cannot read never gets a narrower margin than one it can.
+        offsets[GROUP_UNKNOWN_TITLE] = max(offsets.values())
+        self.group_offsets = offsets
         if not 0.0 <= linear_weight <= 1.0 or (linear is None and linear_weight):
             raise ValueError("linear_weight must be in [0, 1] and needs a linear component.")
         self.linear = linear
@@ -197,6 +226,7 @@ class Predictor:
             metadata,
             linear=LinearComponent.from_spec(bundle.linear_spec),
             linear_weight=bundle.linear_weight,
+            group_offsets=(bundle.calibration or {}).get("group_offsets"),
         )
 
     @property
@@ -213,22 +243,44 @@ class Predictor:
         """
         row = self.encoder.encode_one(profile)
         terms = self.linear.terms_one(profile) if self.linear is not None else None
+        title_match = match_title(profile.job_title)
+        offset = self.group_offsets[self.calibration_group(profile.job_title)]
         outputs = _one_row_outputs(self._point_single, self._quantile_single, row)
-        fast = self._one_from_outputs(outputs, terms)
+        fast = self._one_from_outputs(outputs, terms, title_match, offset)
         if fast is not None:
             return fast
         # Non-finite or huge values: let the vectorised code decide what they become.
         log_point, quantile_a, quantile_b, contribs = outputs
         log_point = self._blend(np.array([log_point]), terms)
         log_quantiles = np.array([[quantile_a, quantile_b]])
-        estimate, low, high = bound_predictions(log_point, log_quantiles, self.conformal_offset)
-        baseline, usd = self._to_raw_usd(np.array([contribs]), terms, estimate)
+        per_raw, log_bias = self._log_contributions(np.array([contribs]), terms)
+        unknown = np.array([title_match.kind == MATCH_UNKNOWN])
+        log_point, log_quantiles = _cap_unknown_title(unknown, per_raw, log_point, log_quantiles)
+        estimate, low, high = bound_predictions(log_point, log_quantiles, offset)
+        baseline, usd = _raw_usd(per_raw, log_bias, estimate)
         return self._point_prediction(
-            int(estimate[0]), int(low[0]), int(high[0]), float(baseline[0]), usd[0].tolist()
+            int(estimate[0]),
+            int(low[0]),
+            int(high[0]),
+            float(baseline[0]),
+            usd[0].tolist(),
+            title_match,
         )
 
+    def calibration_group(self, title: str) -> str:
+        """Which conformal offset a title's interval gets (one of CALIBRATION_GROUPS)."""
+        if match_title(title).kind == MATCH_UNKNOWN:
+            return GROUP_UNKNOWN_TITLE
+        return GROUP_SEEN_TITLE if self.encoder.title_seen(title) else GROUP_UNSEEN_TITLE
+
     def _point_prediction(
-        self, estimate: int, low: int, high: int, baseline: float, usd: list[float]
+        self,
+        estimate: int,
+        low: int,
+        high: int,
+        baseline: float,
+        usd: list[float],
+        title_match: TitleMatch,
     ) -> PointPrediction:
         ranked = sorted(zip(RAW_INPUTS, usd, strict=True), key=lambda item: -abs(item[1]))
         return PointPrediction(
@@ -238,10 +290,15 @@ class Predictor:
             interval_level=self.interval_level,
             baseline_usd=round(baseline, CONTRIBUTION_DECIMALS),
             contributions=[(name, round(value, CONTRIBUTION_DECIMALS)) for name, value in ranked],
+            title_match=title_match,
         )
 
     def _one_from_outputs(
-        self, outputs: OneRowOutputs, terms: np.ndarray | None
+        self,
+        outputs: OneRowOutputs,
+        terms: np.ndarray | None,
+        title_match: TitleMatch,
+        offset: float,
     ) -> PointPrediction | None:
         """One-row version of ``_blend`` + ``bound_predictions`` + ``_to_raw_usd``.
 
@@ -263,10 +320,16 @@ class Predictor:
             linear_per_raw = linear.centred(terms) @ self._linear_rollup
             per_raw_input = (1.0 - weight) * per_raw_input + weight * linear_per_raw
             log_bias = (1.0 - weight) * log_bias + weight * linear.bias
+        if title_match.kind == MATCH_UNKNOWN:
+            # _cap_unknown_title, one row
+            excess = max(float(per_raw_input[0, _TITLE_INPUT]), 0.0)
+            per_raw_input[0, _TITLE_INPUT] -= excess
+            log_point -= excess
+            quantile_a -= excess
+            quantile_b -= excess
         log_estimate = log_bias + float(per_raw_input.sum(axis=1)[0])
         if quantile_b < quantile_a:
             quantile_a, quantile_b = quantile_b, quantile_a
-        offset = self.conformal_offset
         logs = (log_point, quantile_a - offset, quantile_b + offset, log_bias, log_estimate)
         if not math.isfinite(sum(logs)):
             return None
@@ -292,7 +355,7 @@ class Predictor:
             usd += weights / total * residual
         else:
             baseline = baseline + residual
-        return self._point_prediction(estimate, low, high, baseline, usd[0].tolist())
+        return self._point_prediction(estimate, low, high, baseline, usd[0].tolist(), title_match)
 
     def predict_many(
         self,
@@ -304,16 +367,45 @@ class Predictor:
         if len(profiles) == 0:
             empty = np.empty(0, dtype=np.int64)
             return BatchPrediction(empty, empty, empty, self.interval_level)
-        features = self.encoder.encode_many(profiles)
-        terms = self.linear.terms_many(profiles) if self.linear is not None else None
+        columns = profile_columns(profiles)
+        features = self.encoder.encode_columns(columns)
+        terms = self.linear.terms_columns(columns) if self.linear is not None else None
+        title_codes, titles = factorise(columns["job_title"])
+        matches = [match_title(title) for title in titles]
+        kinds = np.array([m.kind for m in matches], dtype=object)[title_codes]
+        treated_as = np.array([m.treated_as for m in matches], dtype=object)[title_codes]
+        offsets = np.array([self.group_offsets[self.calibration_group(t)] for t in titles])[
+            title_codes
+        ]
+        unknown = kinds == MATCH_UNKNOWN
         log_point = self._blend(self._point_batch.predict(features).reshape(-1), terms)
-        log_quantiles = self._quantile_batch.predict(features)
-        estimate, low, high = bound_predictions(log_point, log_quantiles, self.conformal_offset)
+        log_quantiles = self._quantile_batch.predict(features).reshape(len(log_point), 2)
         baseline = contributions = None
         if with_contributions:
             with DenseMatrix(features, threads=self._batch_threads) as matrix:
                 raw_contribs = self._point_batch.predict_matrix(matrix, contributions=True)
-            baseline, contributions = self._to_raw_usd(raw_contribs, terms, estimate)
+            per_raw, log_bias = self._log_contributions(raw_contribs, terms)
+            log_point, log_quantiles = _cap_unknown_title(
+                unknown, per_raw, log_point, log_quantiles
+            )
+            estimate, low, high = bound_predictions(log_point, log_quantiles, offsets)
+            baseline, contributions = _raw_usd(per_raw, log_bias, estimate)
+        else:
+            if unknown.any():
+                rows = np.flatnonzero(unknown)
+                with DenseMatrix(features[rows], threads=self._batch_threads) as matrix:
+                    raw_contribs = self._point_batch.predict_matrix(matrix, contributions=True)
+                per_raw, _ = self._log_contributions(
+                    raw_contribs, None if terms is None else terms[rows]
+                )
+                capped_point, capped_quantiles = _cap_unknown_title(
+                    np.ones(len(rows), dtype=bool), per_raw, log_point[rows], log_quantiles[rows]
+                )
+                log_point = log_point.copy()
+                log_quantiles = np.array(log_quantiles, dtype=np.float64)
+                log_point[rows] = capped_point
+                log_quantiles[rows] = capped_quantiles
+            estimate, low, high = bound_predictions(log_point, log_quantiles, offsets)
         return BatchPrediction(
             estimate_usd=estimate,
             interval_low_usd=low,
@@ -321,6 +413,8 @@ class Predictor:
             interval_level=self.interval_level,
             baseline_usd=baseline,
             contributions_usd=contributions,
+            title_match_kind=kinds,
+            title_treated_as=treated_as,
         )
 
     def _blend(self, booster_log: np.ndarray, terms: np.ndarray | None) -> np.ndarray:
@@ -328,11 +422,11 @@ class Predictor:
             return np.asarray(booster_log, dtype=np.float64)
         return blend_log(booster_log, self.linear.predict_terms(terms), self.linear_weight)
 
-    def _to_raw_usd(
-        self, raw_contribs: np.ndarray, terms: np.ndarray | None, estimate_usd: np.ndarray
+    def _log_contributions(
+        self, raw_contribs: np.ndarray, terms: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Booster (n, n_features + 1) and ridge (n, n_groups) log contributions → baseline and
-        (n, 8) raw-input dollars that add up exactly to the reported (rounded) estimate."""
+        """Booster (n, n_features + 1) and ridge (n, n_groups) log contributions → (n, 8)
+        raw-input log contributions and the log baseline, blended like the estimate."""
         raw_contribs = np.asarray(raw_contribs, dtype=np.float64)
         per_raw_input = raw_contribs[:, :-1] @ self._rollup
         log_bias = raw_contribs[:, -1]
@@ -341,16 +435,34 @@ class Predictor:
             linear_per_raw = self.linear.centred(terms) @ self._linear_rollup
             per_raw_input = (1.0 - weight) * per_raw_input + weight * linear_per_raw
             log_bias = (1.0 - weight) * log_bias + weight * self.linear.bias
-        log_estimate = log_bias + per_raw_input.sum(axis=1)
-        baseline, usd = log_contributions_to_usd(per_raw_input, log_bias, log_estimate)
-        # float32 rounding inside XGBoost and rounding the estimate leave a few cents to a few
-        # dollars; spread that residual in proportion to each contribution's size.
-        residual = np.asarray(estimate_usd, dtype=np.float64) - baseline - usd.sum(axis=1)
-        weights = np.abs(usd)
-        totals = weights.sum(axis=1)
-        has_weight = totals > 0
-        usd[has_weight] += (
-            weights[has_weight] / totals[has_weight, None] * residual[has_weight, None]
-        )
-        baseline = np.where(has_weight, baseline, baseline + residual)
-        return baseline, usd
+        return per_raw_input, log_bias
+
+
+def _cap_unknown_title(
+    unknown: np.ndarray, per_raw_input: np.ndarray, log_point: np.ndarray, log_quantiles: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """An unknown title may not raise the estimate above the overall mean: its positive log
+    contribution is taken out of the estimate and the interval (``per_raw_input`` in place)."""
+    title = per_raw_input[:, _TITLE_INPUT]
+    excess = np.where(unknown, np.maximum(title, 0.0), 0.0)
+    per_raw_input[:, _TITLE_INPUT] = title - excess
+    log_quantiles = np.asarray(log_quantiles, dtype=np.float64) - excess[:, None]
+    return np.asarray(log_point, dtype=np.float64) - excess, log_quantiles
+
+
+def _raw_usd(
+    per_raw_input: np.ndarray, log_bias: np.ndarray, estimate_usd: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log contributions → baseline and (n, 8) raw-input dollars that add up exactly to the
+    reported (rounded) estimate."""
+    log_estimate = log_bias + per_raw_input.sum(axis=1)
+    baseline, usd = log_contributions_to_usd(per_raw_input, log_bias, log_estimate)
+    # float32 rounding inside XGBoost and rounding the estimate leave a few cents to a few
+    # dollars; spread that residual in proportion to each contribution's size.
+    residual = np.asarray(estimate_usd, dtype=np.float64) - baseline - usd.sum(axis=1)
+    weights = np.abs(usd)
+    totals = weights.sum(axis=1)
+    has_weight = totals > 0
+    usd[has_weight] += weights[has_weight] / totals[has_weight, None] * residual[has_weight, None]
+    baseline = np.where(has_weight, baseline, baseline + residual)
+    return baseline, usd

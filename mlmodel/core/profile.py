@@ -86,18 +86,27 @@ def _country_display_name(country: object) -> str:
     return getattr(country, "common_name", None) or country.name
 
 
+# Codes outside ISO 3166-1 that real salary data and many institutions use (the European
+# Commission, the IMF, SWIFT): user-assigned XK for Kosovo. Accepted wherever a country is.
+EXTRA_COUNTRIES: dict[str, str] = {"XK": "Kosovo"}
+
+
 def _build_countries() -> dict[str, str]:
     names = {c.alpha_2: _country_display_name(c) for c in pycountry.countries}
+    names.update(EXTRA_COUNTRIES)
     return dict(sorted(names.items(), key=lambda item: item[1].casefold()))
 
 
 def _country_names() -> Iterator[tuple[str, str]]:
-    """Every exact English name pycountry knows (common, short, official) with its code."""
+    """Every exact English name pycountry knows (common, short, official) with its code, and
+    the extra countries' names."""
     for country in pycountry.countries:
         for attribute in ("name", "common_name", "official_name"):
             name = getattr(country, attribute, None)
             if name:
                 yield name, country.alpha_2
+    for code, name in EXTRA_COUNTRIES.items():
+        yield name, code
 
 
 def _build_country_name_index() -> dict[str, str]:

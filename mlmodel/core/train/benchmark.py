@@ -21,7 +21,7 @@ import numpy as np
 from mlmodel.core.artifacts import artifact_bytes, load_predictor, sha256_hex
 from mlmodel.core.predictor import Predictor
 from mlmodel.core.profile import PROFILE_FIELDS, SalaryProfile, parse_profile
-from mlmodel.core.train.data import deduplicate, load_csv
+from mlmodel.core.train.data import deduplicate, load_valid_csv
 from mlmodel.core.train.fitting import DEFAULT_SEED
 from mlmodel.core.train.production import train_production_model
 
@@ -49,6 +49,20 @@ def protocol_summary(report: dict) -> dict[str, dict[str, float | None]]:
             "mean_width": model["test"]["mean_width"],
         }
     return summary
+
+
+def backtest_summary(backtest: dict) -> list[dict[str, object]]:
+    """Per test year: rows, every model's figures and the seen/unseen-title groups of ours."""
+    return [
+        {
+            "test_year": year["test_year"],
+            "train_years": year["train_years"],
+            "rows": year["rows"],
+            "models": year["models"],
+            "groups": year["groups"],
+        }
+        for year in backtest["years"]
+    ]
 
 
 def measure_single_latency(
@@ -91,7 +105,14 @@ def run_benchmark(
     batch_rows: int = DEFAULT_BATCH_ROWS,
 ) -> tuple[dict, dict]:
     """(benchmark figures in the documented JSON shape, extra details for the printout)."""
-    frame = load_csv(data_path)
+    frame, input_report = load_valid_csv(data_path)
+    if input_report["rows_skipped"]:
+        logger.warning(
+            "Skipped %d invalid row(s) of %s, first: %s",
+            input_report["rows_skipped"],
+            data_path,
+            "; ".join(input_report["first_reasons"]),
+        )
     started = time.perf_counter()
     trained = train_production_model(frame, seed=seed)
     training_seconds = time.perf_counter() - started
@@ -103,6 +124,8 @@ def run_benchmark(
     latency = measure_single_latency(predictor, profiles, single_calls)
     latency["batch_rows_per_s"] = measure_batch_throughput(predictor, profiles, batch_rows)
     figures = {protocol: protocol_summary(trained.evaluation[protocol]) for protocol in PROTOCOLS}
+    figures["backtest"] = backtest_summary(trained.evaluation["backtest"])
+    figures["input"] = input_report
     figures["latency"] = latency
     details = {
         "training_seconds": round(training_seconds, 1),
@@ -136,6 +159,29 @@ def format_table(figures: dict, details: dict) -> str:
                 f"{protocol:<20} {name:<9} {_money(m['val_mae']):>10} {_money(m['test_mae']):>10} "
                 f"{m['test_r2']:>8.3f} {_ratio(m['coverage']):>9} {_money(m['mean_width']):>11}"
             )
+    lines += [
+        "",
+        f"{'backtest':<9} {'model':<13} {'mae':>9} {'median_ae':>10} {'r2':>7} "
+        f"{'coverage':>9} {'mean_width':>11}",
+    ]
+    for year in figures["backtest"]:
+        for name, m in year["models"].items():
+            r2 = "—" if m["r2"] is None else f"{m['r2']:.3f}"
+            lines.append(
+                f"{year['test_year']:<9} {name:<13} {_money(m['mae']):>9} "
+                f"{_money(m['median_ae']):>10} {r2:>7} {_ratio(m['coverage']):>9} "
+                f"{_money(m['mean_width']):>11}"
+            )
+        for group, g in year["groups"].items():
+            lines.append(
+                f"{year['test_year']:<9} {group:<13} {_money(g['mae']):>9} {g['rows']:>10,} "
+                f"{'':>7} {_ratio(g['coverage']):>9} {_money(g['mean_width']):>11}"
+            )
+    skipped = figures["input"]["rows_skipped"]
+    if skipped:
+        lines.append(
+            f"skipped {skipped:,} invalid row(s); first: {figures['input']['first_reasons']}"
+        )
     latency = figures["latency"]
     lines += [
         "",

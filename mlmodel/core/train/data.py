@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlmodel.core.profile import DATASET_COLUMNS
+from mlmodel.core.profile import DATASET_COLUMNS, ProfileError, parse_salary_row
 
 TARGET_COLUMN = "salary_in_usd"
 INT_COLUMNS = ("work_year", "salary", "salary_in_usd", "remote_ratio")
@@ -42,6 +42,36 @@ def prepare_frame(df: pd.DataFrame) -> pd.DataFrame:
 def load_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a salaries CSV with the 11 dataset columns."""
     return prepare_frame(pd.read_csv(Path(path)))
+
+
+# Invalid rows of a file are skipped and counted; this many of their reasons are kept.
+SHOWN_INVALID_ROWS = 5
+HEADER_LINE = 1
+
+
+def load_valid_csv(path: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[str, object]]:
+    """Read a salaries CSV, validating every row as the import does; invalid rows are skipped.
+
+    Returns the valid rows (canonical dtypes) and ``{"rows_read", "rows_skipped",
+    "first_reasons": ["line N: why", ...]}`` with at most ``SHOWN_INVALID_ROWS`` reasons.
+    """
+    raw = pd.read_csv(Path(path), dtype=str, keep_default_na=False)
+    missing = [column for column in DATASET_COLUMNS if column not in raw.columns]
+    if missing:
+        raise ValueError(f"Salary data is missing columns: {missing}")
+    valid: list[dict[str, object]] = []
+    skipped = 0
+    reasons: list[str] = []
+    for position, record in enumerate(raw[list(DATASET_COLUMNS)].to_dict("records")):
+        try:
+            valid.append(parse_salary_row(record).as_dict())
+        except ProfileError as exc:
+            skipped += 1
+            if len(reasons) < SHOWN_INVALID_ROWS:
+                reasons.append(f"line {position + HEADER_LINE + 1}: {exc}")
+    frame = pd.DataFrame(valid, columns=list(DATASET_COLUMNS))
+    report = {"rows_read": len(raw), "rows_skipped": skipped, "first_reasons": reasons}
+    return prepare_frame(frame), report
 
 
 def deduplicate(df: pd.DataFrame) -> pd.DataFrame:

@@ -95,14 +95,23 @@ class FittedSalaryModel:
     def features(self) -> SalaryFeatureTransformer:
         return self.pipeline.named_steps["features"]
 
-    def predict_log(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """(log point estimate, (n, 2) log quantiles) for profile rows."""
+    def predict_point(self, df: pd.DataFrame) -> np.ndarray:
+        """Log point estimate (booster blended with the ridge) for profile rows."""
         encoded = self.features.transform(df[list(PROFILE_FIELDS)])
         point = self.pipeline.named_steps["model"].predict(encoded)
         if self.linear is not None:
             linear = self.linear.predict_terms(self.linear.terms_many(df))
             point = blend_log(point, linear, self.linear_weight)
-        return point, self.quantile_model.predict(encoded).reshape(len(df), 2)
+        return point
+
+    def predict_log(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(log point estimate, (n, 2) log quantiles) for profile rows."""
+        return self.predict_point(df), self.predict_quantiles(df)
+
+    def predict_quantiles(self, df: pd.DataFrame) -> np.ndarray:
+        """(n, 2) log quantiles (uncalibrated) for profile rows."""
+        encoded = self.features.transform(df[list(PROFILE_FIELDS)])
+        return self.quantile_model.predict(encoded).reshape(len(df), 2)
 
     def predict(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Dollar (estimate, low, high), with exactly the serving code's rounding/clamping."""
@@ -125,8 +134,10 @@ def fit_salary_model(
     params: Mapping[str, Mapping[str, object]] | None = None,
     interval_level: float = DEFAULT_INTERVAL_LEVEL,
     with_point: bool = True,
+    with_quantile: bool = True,
 ) -> FittedSalaryModel:
-    """Fit features + point booster + quantile booster on ``train`` only (uncalibrated)."""
+    """Fit features + point booster + quantile booster on ``train`` only (uncalibrated);
+    ``with_point`` / ``with_quantile`` off skip the half a caller does not need."""
     resolved = resolve_params(params)
     alpha = 1.0 - interval_level
     features = SalaryFeatureTransformer(**resolved["features"], random_state=seed)
@@ -141,7 +152,8 @@ def fit_salary_model(
         random_state=seed,
         n_jobs=_n_jobs(),
     )
-    quantile.fit(encoded, log_y)
+    if with_quantile:
+        quantile.fit(encoded, log_y)
     pipeline = Pipeline([("features", features), ("model", point)])
     linear = None
     if with_point:
@@ -181,7 +193,7 @@ def crossfit_folds(
 class CrossFitResult:
     held_out: pd.DataFrame
     log_point: np.ndarray | None
-    log_quantiles: np.ndarray
+    log_quantiles: np.ndarray | None
     description: str
 
 
@@ -192,8 +204,10 @@ def crossfit_last_year(
     params: Mapping[str, Mapping[str, object]] | None = None,
     interval_level: float = DEFAULT_INTERVAL_LEVEL,
     with_point: bool = True,
+    with_quantile: bool = True,
 ) -> CrossFitResult:
-    """Out-of-fold predictions on the last training year, for calibration and validation."""
+    """Out-of-fold predictions on the last training year, for calibration and validation
+    (``log_quantiles`` is None without ``with_quantile``)."""
     pairs, description = crossfit_folds(train, seed)
     held_parts, points, quantiles = [], [], []
     for fit_rows, held_rows in pairs:
@@ -203,19 +217,17 @@ def crossfit_last_year(
             params=params,
             interval_level=interval_level,
             with_point=with_point,
+            with_quantile=with_quantile,
         )
         held = train.iloc[held_rows]
         if with_point:
-            log_point, log_quantiles = fold_model.predict_log(held)
-            points.append(log_point)
-        else:
-            encoded = fold_model.features.transform(held[list(PROFILE_FIELDS)])
-            log_quantiles = fold_model.quantile_model.predict(encoded).reshape(len(held), 2)
-        quantiles.append(log_quantiles)
+            points.append(fold_model.predict_point(held))
+        if with_quantile:
+            quantiles.append(fold_model.predict_quantiles(held))
         held_parts.append(held)
     return CrossFitResult(
         held_out=pd.concat(held_parts),
         log_point=np.concatenate(points) if with_point else None,
-        log_quantiles=np.concatenate(quantiles),
+        log_quantiles=np.concatenate(quantiles) if with_quantile else None,
         description=description,
     )

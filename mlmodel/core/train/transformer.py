@@ -24,7 +24,7 @@ from mlmodel.core.encoding import (
     profile_columns,
 )
 from mlmodel.core.profile import PROFILE_FIELDS
-from mlmodel.core.taxonomy import fold_title, job_family, region
+from mlmodel.core.taxonomy import job_family, region, title_key
 
 DEFAULT_SMOOTHING = 10.0
 DEFAULT_CV_FOLDS = 5
@@ -60,7 +60,7 @@ def fit_target_statistics(
     target = np.asarray(log_target, dtype=np.float64)
     stats.global_mean = float(target.mean())
     glob = np.full(len(target), stats.global_mean)
-    titles = np.array([fold_title(t) for t in columns["job_title"]], dtype=object)
+    titles = np.array([title_key(t) for t in columns["job_title"]], dtype=object)
     families = np.array([job_family(t) for t in columns["job_title"]], dtype=object)
     stats.family, _ = _smoothed_means(families, target, glob, smoothing)
     family_prior = _lookup(stats.family, families, glob)

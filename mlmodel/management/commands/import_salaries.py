@@ -2,10 +2,21 @@
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mlmodel.importing import SalaryImportInvalid, salary_import_csv
+from mlmodel.importing import RowError, SalaryImportInvalid, salary_import_csv
 from mlmodel.management.commands._progress import progress_bars
 from mlmodel.models import SalarySource
 from portal.exceptions import ServiceError
+
+# A file with thousands of bad rows should not drown the terminal: the count and the first few.
+SHOWN_ROW_ERRORS = 5
+
+
+def _first_reasons(row_errors: tuple[RowError, ...], prefix: str) -> list[str]:
+    lines = [f"{prefix}{error}" for error in row_errors[:SHOWN_ROW_ERRORS]]
+    hidden = len(row_errors) - SHOWN_ROW_ERRORS
+    if hidden > 0:
+        lines.append(f"… and {hidden:,} more invalid row(s)")
+    return lines
 
 
 class Command(BaseCommand):
@@ -36,8 +47,8 @@ class Command(BaseCommand):
                     path=path, skip_invalid=skip_invalid, source=source, progress=progress
                 )
         except SalaryImportInvalid as exc:
-            for error in exc.row_errors:
-                self.stderr.write(str(error))
+            for line in _first_reasons(exc.row_errors, ""):
+                self.stderr.write(line)
             raise CommandError(
                 f"{len(exc.row_errors)} invalid row(s) in {path}; nothing was imported. "
                 "Fix them, or pass --skip-invalid to import the valid rows only."
@@ -50,8 +61,8 @@ class Command(BaseCommand):
                 f"{result.file_sha256[:12]}…): no rows added."
             )
             return
-        for error in result.row_errors:
-            self.stderr.write(f"skipped {error}")
+        for line in _first_reasons(result.row_errors, "skipped "):
+            self.stderr.write(line)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Imported {result.imported_count:,} rows from {result.file_name} "

@@ -78,7 +78,7 @@ def test_every_real_title_is_mapped_explicitly():
         ("VP of Data", FAMILY_LEADERSHIP),
         ("Generative AI Scientist", FAMILY_RESEARCH),
         ("Marketing Analyst", FAMILY_DATA_ANALYSIS),
-        ("Chief Llama Whisperer", FAMILY_LEADERSHIP),
+        ("Chief Llama Whisperer", FAMILY_OTHER),
         ("Barista", FAMILY_OTHER),
         ("", FAMILY_OTHER),
     ],

@@ -13,6 +13,7 @@ from mlmodel.core.predictor import (
     _one_row_outputs,
 )
 from mlmodel.core.profile import EXAMPLE_PROFILE, PROFILE_FIELDS, max_work_year, parse_profile
+from mlmodel.core.taxonomy import match_title
 from mlmodel.core.train.demo_data import make_demo_dataframe
 
 UNUSUAL = [
@@ -55,6 +56,7 @@ def reference(predictor: Predictor, profile) -> PointPrediction:
         interval_level=predictor.interval_level,
         baseline_usd=round(float(batch.baseline_usd[0]), CONTRIBUTION_DECIMALS),
         contributions=[(name, round(usd, CONTRIBUTION_DECIMALS)) for name, usd in ranked],
+        title_match=match_title(profile.job_title),
     )
 
 
@@ -65,7 +67,7 @@ def test_predict_one_identical_to_vectorised_code(predictor, profiles):
 
 def test_vectorised_fallback_gives_the_same_predictions(predictor, profiles, monkeypatch):
     expected = [predictor.predict_one(profile) for profile in profiles[:60]]
-    monkeypatch.setattr(Predictor, "_one_from_outputs", lambda self, outputs, terms: None)
+    monkeypatch.setattr(Predictor, "_one_from_outputs", lambda self, *args: None)
     assert [predictor.predict_one(profile) for profile in profiles[:60]] == expected
 
 
@@ -76,7 +78,8 @@ def test_fast_path_declines_non_finite_or_huge_values(predictor, profiles, bad):
     row = predictor.encoder.encode_one(profile)
     outputs = _one_row_outputs(predictor._point_single, predictor._quantile_single, row)
     terms = predictor.linear.terms_one(profile) if predictor.linear is not None else None
-    assert predictor._one_from_outputs(outputs, terms) is not None
+    extra = (match_title(profile.job_title), predictor.conformal_offset)
+    assert predictor._one_from_outputs(outputs, terms, *extra) is not None
     log_point, low, high, contribs = outputs
-    assert predictor._one_from_outputs((bad, low, high, contribs), terms) is None
-    assert predictor._one_from_outputs((log_point, low, bad, contribs), terms) is None
+    assert predictor._one_from_outputs((bad, low, high, contribs), terms, *extra) is None
+    assert predictor._one_from_outputs((log_point, low, bad, contribs), terms, *extra) is None

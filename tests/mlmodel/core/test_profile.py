@@ -61,10 +61,30 @@ def test_constants_shape():
 def test_countries_are_iso_codes_sorted_by_name():
     assert COUNTRIES["US"] == "United States"
     assert COUNTRIES["TW"] == "Taiwan"
+    assert COUNTRIES["XK"] == "Kosovo"
     assert all(len(code) == 2 and code.isupper() for code in COUNTRIES)
     names = list(COUNTRIES.values())
     assert names == sorted(names, key=str.casefold)
     assert len(COUNTRIES) >= 240
+
+
+@pytest.mark.parametrize("spelling", ["XK", "xk", " Xk ", "Kosovo", "kosovo"])
+def test_kosovo_is_accepted_as_a_country_everywhere(spelling):
+    # given
+    raw = {**EXAMPLE_PROFILE.as_dict(), "company_location": spelling}
+    row = {
+        **raw,
+        "employee_residence": spelling,
+        "salary": 30000,
+        "salary_currency": "EUR",
+        "salary_in_usd": 32000,
+    }
+    # when
+    profile = parse_profile(raw)
+    salary_row = parse_salary_row(row)
+    # then
+    assert profile.company_location == "XK"
+    assert salary_row.profile.employee_residence == "XK"
 
 
 def test_valid_profile_round_trips():

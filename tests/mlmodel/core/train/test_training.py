@@ -10,7 +10,7 @@ import pytest
 
 from mlmodel.core.predictor import Predictor
 from mlmodel.core.profile import DATASET_COLUMNS
-from mlmodel.core.train.baselines import NaiveMedian, OriginalRecipe, job_category
+from mlmodel.core.train.baselines import NaiveMedian, OriginalRecipe, continent, job_category
 from mlmodel.core.train.conformal import conformal_offset, cqr_scores
 from mlmodel.core.train.data import data_fingerprint, load_csv, prepare_frame
 from mlmodel.core.train.demo_data import make_demo_dataframe
@@ -64,7 +64,12 @@ def fit_spy(monkeypatch):
         seen.append(set(train["work_year"].unique().tolist()))
         return real_fit_linear(train, log_target, alpha)
 
-    for module in ("mlmodel.core.train.fitting", "mlmodel.core.train.protocols"):
+    for module in (
+        "mlmodel.core.train.fitting",
+        "mlmodel.core.train.protocols",
+        "mlmodel.core.train.calibration",
+        "mlmodel.core.train.serving",
+    ):
         monkeypatch.setattr(f"{module}.fit_salary_model", spy_fit_model)
     monkeypatch.setattr("mlmodel.core.train.fitting.fit_linear_component", spy_fit_linear)
     wrap(OriginalRecipe)
@@ -147,11 +152,37 @@ def test_prepare_frame_rejects_missing_columns(demo_frame):
         prepare_frame(demo_frame.drop(columns=["job_title"]))
 
 
-def test_original_job_category_buckets():
-    assert job_category("Machine Learning Engineer") == "ML/AI"
-    assert job_category("Data Analyst") == "Data Analysis"
-    assert job_category("Head of Data") == "Management"
-    assert job_category("Bear Robotics") == "ML/AI"
+@pytest.mark.parametrize(
+    ("title", "category"),
+    [
+        ("Machine Learning Engineer", "MACHINE_LEARNING"),
+        ("Head of Machine Learning", "MANAGEMENT"),
+        ("Lead Data Engineer", "MANAGEMENT"),
+        ("Data Engineer", "DATA_ENGINEERING"),
+        ("Research Engineer", "DATA_SCIENCE"),
+        ("Data Analyst", "DATA_ANALYSIS"),
+        ("Data Specialist", "SPECIALIZED"),
+        ("Software Engineer", "DATA_ENGINEERING"),
+        ("Computational Biologist", "SPECIALIZED"),
+        ("Decision Scientist", "DATA_SCIENCE"),
+        ("Quantitative Research Analyst", "DATA_SCIENCE"),
+    ],
+)
+def test_original_job_category_buckets_in_the_original_order(title, category):
+    assert job_category(title) == category
+
+
+def test_original_continents():
+    assert [continent(c) for c in ("US", "MX", "DE", "IN", "AU", "BR", "NG", "XK")] == [
+        "NORTH_AMERICA",
+        "NORTH_AMERICA",
+        "EUROPE",
+        "ASIA_PACIFIC",
+        "ASIA_PACIFIC",
+        "OTHER",
+        "OTHER",
+        "EUROPE",
+    ]
 
 
 def test_production_model_on_demo_data(demo_frame):
