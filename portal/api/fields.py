@@ -8,6 +8,7 @@ the JSON Schema the OpenAPI document shows for it, built from the same constants
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -16,6 +17,8 @@ from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework import serializers
 
 JsonSchema = Mapping[str, Any]
+# What a copy of the field shares with the original (DRF itself shares validators and regexes).
+SHARED_ON_COPY = frozenset({"schema", "validators", "regex"})
 
 
 class RuleField(serializers.Field):
@@ -35,6 +38,16 @@ class RuleField(serializers.Field):
         self.schema = schema
         self.component = component
         super().__init__(**kwargs)
+
+    def __deepcopy__(self, memo):
+        """DRF deep-copies every declared field for each serializer instance; ``schema`` is
+        read-only and shared instead (a country schema lists some 500 codes and names: copying
+        them for each API request was ~4 % of a worker's time, docs/benchmarks.md)."""
+        kwargs = {
+            key: value if key in SHARED_ON_COPY else copy.deepcopy(value, memo)
+            for key, value in self._kwargs.items()
+        }
+        return self.__class__(*copy.deepcopy(self._args, memo), **kwargs)
 
     def json_schema(self) -> dict[str, Any]:
         return dict(self.schema() if callable(self.schema) else self.schema)
