@@ -8,7 +8,10 @@ a training row under guards:
   as feedback but its training row is held ``pending`` until someone reviews it in the admin;
 * each user gets at most ``TRAINING_ROWS_PER_USER_PER_DAY`` new training rows per rolling 24
   hours that count automatically; beyond that, new rows are still stored but held ``pending``
-  (nothing the user said is lost, and nothing trains the model without review).
+  (nothing the user said is lost, and nothing trains the model without review);
+* and unless ``FEEDBACK_AUTO_APPROVE`` is on (it is off by default: sign-up is open, and
+  plausible fakes from many accounts are the cheapest way to poison the next model), every row
+  is held ``pending`` for a staff review (the admin's feedback review queue) before it trains.
 
 Editing feedback updates the same training row (no duplicates); a changed salary on a row that
 was not approved goes back to review; clearing the salary deletes the training row.
@@ -19,6 +22,7 @@ from __future__ import annotations
 import datetime
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -90,7 +94,11 @@ def _sync_training_record(feedback: Feedback, prediction: Prediction, salary: in
         return
     outlier = is_outlier(actual_salary_usd=salary, estimate_usd=prediction.estimate_usd)
     if record is None:
-        held = outlier or _over_daily_cap(user=feedback.user, exclude_feedback_id=feedback.pk)
+        held = (
+            not settings.FEEDBACK_AUTO_APPROVE
+            or outlier
+            or _over_daily_cap(user=feedback.user, exclude_feedback_id=feedback.pk)
+        )
         feedback.training_record = SalaryRecord.objects.create(
             **_record_values(prediction, salary),
             source=SalarySource.FEEDBACK,
@@ -101,8 +109,13 @@ def _sync_training_record(feedback: Feedback, prediction: Prediction, salary: in
         return
     for name, value in _record_values(prediction, salary).items():
         setattr(record, name, value)
-    # A reviewer's "no" (or a pending review) is not undone by editing the number.
-    if outlier or record.review_status != ReviewStatus.APPROVED:
+    # A reviewer's "no" (or a pending review) is not undone by editing the number, and without
+    # auto-approval a changed number is reviewed again.
+    if (
+        not settings.FEEDBACK_AUTO_APPROVE
+        or outlier
+        or record.review_status != ReviewStatus.APPROVED
+    ):
         record.review_status = ReviewStatus.PENDING
     record.save()
 

@@ -226,7 +226,11 @@ def test_each_job_type_is_swept_with_its_own_limit(report_job_model, make_batch_
     failed = services.job_fail_stale_all()
 
     # then
-    assert failed == {"predictions.BatchJob": 0, report_job_model._meta.label: 1}
+    assert failed == {
+        "predictions.BatchJob": 0,
+        "mlmodel.TrainingRun": 0,
+        report_job_model._meta.label: 1,
+    }
     assert _row(report)["status"] == JobStatus.FAILED
     assert _row(batch)["status"] == JobStatus.PENDING
 
@@ -515,6 +519,7 @@ def test_the_heartbeat_sweep_covers_every_job_type(
     # then each type was recovered its own way
     assert counts == {
         "predictions.BatchJob": {"requeued": 1, "failed": 0},
+        "mlmodel.TrainingRun": {"requeued": 0, "failed": 0},
         report_job_model._meta.label: {"requeued": 0, "failed": 1},
     }
     assert _row(lost_batch)["status"] == JobStatus.PENDING
