@@ -16,12 +16,14 @@ help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
+	@echo "==> Creating the virtualenv in $(VENV)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip==25.3
 
 $(VENV)/.installed: requirements.txt $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
-	touch $@
+	@echo "==> Installing the requirements into $(VENV) (the first time takes a few minutes)"
+	@$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
 
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
@@ -37,21 +39,14 @@ install-dev: $(VENV)/.installed-dev  ## Install the runtime and test requirement
 	@echo "Wrote .env (DEBUG=1) so that manage.py commands work as the README shows them."
 
 model: install .env  ## Migrate and make sure an active model exists (trains one if not)
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py ensure_active_model
+	@echo "==> Migrating the database"
+	@$(BIN)/python manage.py migrate --noinput -v 0
+	@echo "==> Making sure a model is active (the first time it imports the data and trains one: one to two minutes)"
+	@PYTHONUNBUFFERED=1 $(BIN)/python manage.py ensure_active_model
 
-run: model  ## Serve the portal at http://127.0.0.1:8000 (plus a Celery worker when REDIS_URL is set)
+run: model  ## Serve the portal at http://127.0.0.1:8000 (make run HOST=… PORT=… to change; plus a Celery worker when REDIS_URL is set)
 	@if [ "$(DEBUG)" != "1" ]; then $(BIN)/python manage.py collectstatic --noinput -v 0; fi
-	@if [ -n "$$REDIS_URL" ]; then \
-		echo "REDIS_URL is set: starting a Celery worker and beat (logs in var/celery.log)"; \
-		mkdir -p var; \
-		$(BIN)/celery -A portal worker --beat --loglevel=INFO --concurrency=2 >var/celery.log 2>&1 & \
-		worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
-		$(BIN)/python manage.py runserver $(HOST):$(PORT); \
-	else \
-		echo "No REDIS_URL: Celery tasks run in-process (eager mode)."; \
-		$(BIN)/python manage.py runserver $(HOST):$(PORT); \
-	fi
+	@HOST=$(HOST) PORT=$(PORT) scripts/serve
 
 worker: install  ## Run a Celery worker with beat in the foreground (needs REDIS_URL)
 	$(BIN)/celery -A portal worker --beat --loglevel=INFO

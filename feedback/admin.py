@@ -1,10 +1,17 @@
 """Admin for feedback: read what users said and review the training rows held pending."""
 
 from django.contrib import admin, messages
+from django.utils import formats, timezone
 
 from feedback.models import Feedback
 from feedback.services import feedback_training_review
 from mlmodel.models import ReviewStatus
+
+THOUSAND = 1_000
+
+
+def _usd_short(amount: int) -> str:
+    return f"${amount / THOUSAND:,.0f}K" if amount >= THOUSAND else f"${amount:,}"
 
 
 class TrainingStatusFilter(admin.SimpleListFilter):
@@ -25,14 +32,13 @@ class TrainingStatusFilter(admin.SimpleListFilter):
 
 @admin.register(Feedback)
 class FeedbackAdmin(admin.ModelAdmin):
+    # Short, formatted columns: the list fits a 1,280 px screen without scrolling sideways.
     list_display = (
         "id",
-        "updated_at",
+        "updated",
         "user",
-        "prediction",
         "rating",
-        "actual_salary_usd",
-        "estimate",
+        "salary_against_estimate",
         "training_status",
     )
     list_filter = (TrainingStatusFilter, "rating", "updated_at")
@@ -54,9 +60,14 @@ class FeedbackAdmin(admin.ModelAdmin):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.display(description="Estimate")
-    def estimate(self, obj: Feedback) -> int:
-        return obj.prediction.estimate_usd
+    @admin.display(description="Updated", ordering="updated_at")
+    def updated(self, obj: Feedback) -> str:
+        return formats.date_format(timezone.localtime(obj.updated_at), "j M Y H:i")
+
+    @admin.display(description="Salary / estimate (#)", ordering="actual_salary_usd")
+    def salary_against_estimate(self, obj: Feedback) -> str:
+        actual = "—" if obj.actual_salary_usd is None else _usd_short(obj.actual_salary_usd)
+        return f"{actual} / {_usd_short(obj.prediction.estimate_usd)} (#{obj.prediction_id})"
 
     @admin.display(description="Training row")
     def training_status(self, obj: Feedback) -> str:

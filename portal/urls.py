@@ -19,7 +19,11 @@ urlpatterns = [
     path("feedback/", include("feedback.urls")),
     path("api/v1/", include("portal.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema", template_name="api/docs.html"),
+        name="api-docs",
+    ),
     # The admin's log-in form is a door like the site's: same buckets, same limits.
     path("admin/login/", LOGIN_DOOR.limit_view(admin.site.login)),
     path("admin/", admin.site.urls),

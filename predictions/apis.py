@@ -146,6 +146,11 @@ class PredictionListCreateApi(APIView):
     @extend_schema(
         operation_id="predictions_list",
         summary="Your predictions, newest first",
+        description=(
+            "Single estimates made on the web form and through this API. A batch file's "
+            "estimates are not listed here: they are in that job's results "
+            "(`GET /api/v1/predictions/batch/{job_id}/result/`)."
+        ),
         parameters=[DateRangeQuerySerializer, *PAGE_PARAMETERS],
         responses={
             200: PredictionPageSerializer,
@@ -244,7 +249,9 @@ class BatchCreateApi(CsvOrJsonMixin, APIView):
             "Send the file as multipart field `file` or as a `text/csv` body (UTF-8, header "
             "required, extra columns ignored). Files up to the synchronous limit are answered "
             "at once: a CSV (input columns + estimate_usd, interval_low_usd, "
-            "interval_high_usd, interval_level, model_version, error) or, with "
+            "interval_high_usd, interval_level, model_version, title_match, title_treated_as, "
+            "error; title_match is exact, normalised, family_rule or unknown, as for one "
+            "prediction: unknown = a title we did not recognise) or, with "
             "`Accept: application/json`, JSON rows and per-line errors. Larger files become a "
             "background job: 202 with the job, poll its URL."
         ),

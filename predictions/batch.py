@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from mlmodel.core.profile import (
+    EXAMPLE_PROFILE,
     PROFILE_FIELDS,
     WHITESPACE,
     ProfileError,
@@ -29,6 +30,8 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "interval_high_usd",
     "interval_level",
     "model_version",
+    "title_match",
+    "title_treated_as",
     "error",
 )
 # Columns we write ourselves; an input column with one of these names is not echoed back.
@@ -100,6 +103,9 @@ class RowEstimate:
     interval_high_usd: int
     interval_level: float
     model_version: int
+    # How the title was read (exact / normalised / family_rule / unknown) and taken as.
+    title_match: str = ""
+    title_treated_as: str = ""
 
 
 def decode(data: bytes) -> str:
@@ -123,10 +129,16 @@ def _normalise_header(cells: Sequence[str]) -> tuple[str, ...]:
             raise BatchFileError(f"The header names the column '{column}' twice.")
         seen.add(column)
     missing = [name for name in PROFILE_FIELDS if name not in seen]
+    if len(missing) == len(PROFILE_FIELDS):
+        raise BatchFileError(
+            "The header is missing all the required columns: "
+            f"{', '.join(PROFILE_FIELDS)}. Is the first line a header, separated by commas? "
+            "The template file shows the layout."
+        )
     if missing:
         raise BatchFileError(
-            "The header is missing required column(s): "
-            f"{', '.join(missing)}. Required: {', '.join(PROFILE_FIELDS)}."
+            f"The header is missing required column{'s' if len(missing) > 1 else ''}: "
+            f"{', '.join(missing)}."
         )
     return columns
 
@@ -216,7 +228,7 @@ def result_row(columns: Sequence[str], row: BatchRow, estimate: RowEstimate | No
     cells: list[object] = [row.line]
     cells.extend(spreadsheet_safe(row.values.get(column, "")) for column in columns)
     if estimate is None:
-        cells.extend(["", "", "", "", "", error_text(row.line, row.errors)])
+        cells.extend([""] * (len(RESULT_COLUMNS) - 1) + [error_text(row.line, row.errors)])
     else:
         cells.extend(
             [
@@ -225,6 +237,8 @@ def result_row(columns: Sequence[str], row: BatchRow, estimate: RowEstimate | No
                 estimate.interval_high_usd,
                 estimate.interval_level,
                 estimate.model_version,
+                estimate.title_match,
+                spreadsheet_safe(estimate.title_treated_as),
                 "",
             ]
         )
@@ -250,6 +264,29 @@ class ResultWriter:
 def read_result_rows(data: bytes) -> list[dict[str, str]]:
     """The stored results file back as dicts (for the JSON form of a batch answer)."""
     return list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
+
+
+TEMPLATE_FILE_NAME = "batch-template.csv"
+# A second example row beside EXAMPLE_PROFILE, so the template shows that rows differ.
+TEMPLATE_SECOND_ROW: dict[str, object] = {
+    **EXAMPLE_PROFILE.as_dict(),
+    "job_title": "Machine Learning Engineer",
+    "experience_level": "MI",
+    "company_location": "DE",
+    "employee_residence": "DE",
+    "remote_ratio": 100,
+    "company_size": "L",
+}
+
+
+def template_csv() -> bytes:
+    """A file to start from: the header in its documented order and two example rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(PROFILE_FIELDS)
+    for example in (EXAMPLE_PROFILE.as_dict(), TEMPLATE_SECOND_ROW):
+        writer.writerow([example[name] for name in PROFILE_FIELDS])
+    return buffer.getvalue().encode("utf-8")
 
 
 def result_file_name(file_name: str, job_id: int) -> str:

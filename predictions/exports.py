@@ -22,6 +22,7 @@ HISTORY_COLUMNS: tuple[str, ...] = (
     "interval_level",
     "model_version",
     "channel",
+    "title_match",
 )
 
 
@@ -45,6 +46,7 @@ def _row(prediction: Prediction) -> list[object]:
         prediction.interval_level,
         prediction.model_version.version,
         prediction.channel,
+        prediction.title_match,
     ]
 
 

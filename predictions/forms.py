@@ -28,6 +28,7 @@ from mlmodel.core.profile import (
 from mlmodel.core.taxonomy import KNOWN_JOB_TITLES
 from portal.exceptions import InvalidInput, PayloadTooLarge
 from predictions import rules
+from predictions.models import Channel
 
 JOB_TITLE_DATALIST_ID = "job-titles"
 DEFAULT_COUNTRY = "US"
@@ -159,6 +160,15 @@ class DateRangeForm(forms.Form):
         except InvalidInput as exc:
             add_rule_errors(self, exc.errors)
         return cleaned
+
+
+HISTORY_CHANNEL_CHOICES = [("", "Form and API"), *Channel.choices]
+
+
+class HistoryFilterForm(DateRangeForm):
+    """The history page's filter: the date range and where the estimate was asked for."""
+
+    channel = forms.ChoiceField(label="Made on", required=False, choices=HISTORY_CHANNEL_CHOICES)
 
 
 class BatchUploadForm(forms.Form):

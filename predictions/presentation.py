@@ -17,9 +17,15 @@ from mlmodel.core.profile import (
     EXPERIENCE_LEVELS,
     REMOTE_RATIOS,
 )
-from mlmodel.core.taxonomy import job_family
+from mlmodel.core.taxonomy import (
+    MATCH_FAMILY_RULE,
+    MATCH_NORMALISED,
+    MATCH_UNKNOWN,
+    job_family,
+    match_title,
+)
 from predictions import selectors
-from predictions.charts import interval_chart_svg
+from predictions.charts import interval_chart_html
 from predictions.display import baseline_usd, drivers, drivers_sentence
 from predictions.models import Prediction
 
@@ -38,6 +44,26 @@ def _profile_rows(inputs: dict) -> list[tuple[str, str]]:
         ("Company size", COMPANY_SIZES.get(inputs.get("company_size"), "")),
         ("Work year", str(inputs.get("work_year", ""))),
     ]
+
+
+def title_notice(prediction: Prediction) -> dict | None:
+    """What the page says about how the title was read; None when it is a title in the data.
+
+    The stored ``title_match`` is what the model did when it answered; ``treated_as`` is read
+    again from the title (the taxonomy is pure and versioned with the code).
+    """
+    kind = prediction.title_match
+    if kind not in (MATCH_UNKNOWN, MATCH_FAMILY_RULE, MATCH_NORMALISED):
+        return None
+    title = str(prediction.inputs.get("job_title", ""))
+    reading = match_title(title)
+    return {
+        "kind": kind,
+        "warn": kind != MATCH_NORMALISED,
+        "title": title,
+        "treated_as": reading.treated_as,
+        "family": reading.family,
+    }
 
 
 def prediction_detail_context(
@@ -59,7 +85,7 @@ def prediction_detail_context(
         "drivers": driver_list,
         "drivers_sentence": drivers_sentence(driver_list),
         "baseline_usd": baseline_usd(prediction.estimate_usd, prediction.contributions),
-        "chart_svg": interval_chart_svg(
+        "chart_svg": interval_chart_html(
             estimate_usd=prediction.estimate_usd,
             interval_low_usd=prediction.interval_low_usd,
             interval_high_usd=prediction.interval_high_usd,
@@ -67,6 +93,7 @@ def prediction_detail_context(
             histogram=histogram,
         ),
         "histogram": histogram,
+        "title_notice": title_notice(prediction),
         "feedback": feedback,
         "feedback_form": feedback_form or FeedbackForm.for_feedback(feedback),
     }

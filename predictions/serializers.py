@@ -24,13 +24,13 @@ from mlmodel.core.profile import (
     max_work_year,
     parse_profile,
 )
-from mlmodel.core.taxonomy import job_family
+from mlmodel.core.taxonomy import job_family, match_title
 from portal.api.fields import RuleField
 from portal.api.openapi import PageSerializer
 from portal.exceptions import InvalidInput
 from predictions import rules
 from predictions.display import feature_label
-from predictions.models import BatchJob, JobStatus, Prediction
+from predictions.models import BatchJob, JobStatus, Prediction, TitleMatch
 
 COUNTRY_COMPONENT = "Country"
 
@@ -149,6 +149,26 @@ class PredictionOutputSerializer(serializers.Serializer):
     is_demo = serializers.BooleanField(
         source="model_version.is_demo", help_text="The model was trained on synthetic data."
     )
+    title_match = serializers.ChoiceField(
+        choices=TitleMatch.choices,
+        allow_blank=True,
+        help_text=(
+            "How the model read `job_title`: `exact` (a title in the data), `normalised` (a "
+            "title in the data, spelled differently, e.g. 'Sr. ML Eng.'), `family_rule` (not in "
+            "the data: estimated from the job family its words name, see `title_treated_as`) "
+            "or `unknown` (not recognised: the estimate uses no title information, so it is "
+            "the typical salary for the rest of the profile). Empty for estimates made before "
+            "this was recorded."
+        ),
+    )
+    title_treated_as = serializers.SerializerMethodField(
+        help_text="The data set's title or the job family the model used for `job_title`."
+    )
+
+    def get_title_treated_as(self, obj: Prediction) -> str:
+        if not obj.title_match:
+            return ""
+        return match_title(str(obj.inputs.get("job_title", ""))).treated_as
 
     def get_url(self, obj: Prediction) -> str:
         return reverse(

@@ -11,6 +11,7 @@ urlpatterns = [
     path("new/", views.prediction_create, name="create"),
     path("<int:prediction_id>/", views.prediction_detail, name="detail"),
     path("batch/", views.batch_create, name="batch"),
+    path("batch/template.csv", views.batch_template, name="batch_template"),
     path("batch/<int:job_id>/", views.batch_detail, name="batch_detail"),
     path("batch/<int:job_id>/result.csv", views.batch_download, name="batch_download"),
 ]

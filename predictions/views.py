@@ -28,9 +28,9 @@ from mlmodel.core.taxonomy import KNOWN_JOB_TITLES
 from portal.errors import http_status
 from portal.exceptions import ServiceError
 from predictions import selectors, services
-from predictions.batch import result_file_name
+from predictions.batch import TEMPLATE_FILE_NAME, result_file_name, template_csv
 from predictions.exports import EXPORT_CHUNK_SIZE, history_csv_lines
-from predictions.forms import BatchUploadForm, DateRangeForm, PredictionForm
+from predictions.forms import BatchUploadForm, HistoryFilterForm, PredictionForm
 from predictions.models import Channel, JobStatus
 from predictions.presentation import prediction_detail_context
 from predictions.ratelimits import batch_limit, predict_limit
@@ -94,7 +94,7 @@ def prediction_detail(request: HttpRequest, prediction_id: int) -> HttpResponse:
 @require_GET
 def prediction_history(request: HttpRequest) -> HttpResponseBase:
     """Own predictions, newest first; ``?format=csv`` streams the same filtered list."""
-    filter_form = DateRangeForm(request.GET)
+    filter_form = HistoryFilterForm(request.GET)
     filter_ok = filter_form.is_valid()
     wants_csv = request.GET.get("format") == "csv"
     if wants_csv and not filter_ok:
@@ -108,6 +108,9 @@ def prediction_history(request: HttpRequest) -> HttpResponseBase:
     predictions = selectors.prediction_list_for_user(
         user=request.user, date_from=dates.get("date_from"), date_to=dates.get("date_to")
     )
+    channel = dates.get("channel")
+    if channel:
+        predictions = predictions.filter(channel=channel)
     if wants_csv:
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         response = StreamingHttpResponse(
@@ -127,6 +130,7 @@ def prediction_history(request: HttpRequest) -> HttpResponseBase:
         "filter_query": filter_query.urlencode(),
         # The list below is unfiltered when the dates are invalid: say so, not "in this range".
         "filter_invalid": not filter_ok,
+        "channel_label": dict(Channel.choices).get(channel or ""),
         "range_reversed": bool(date_from and date_to and date_from > date_to),
     }
     status = 200 if filter_ok else HTTP_BAD_REQUEST
@@ -169,6 +173,14 @@ def batch_create(request: HttpRequest) -> HttpResponse:
         "columns": PROFILE_FIELDS,
     }
     return render(request, "predictions/batch.html", context, status=status)
+
+
+@require_GET
+def batch_template(request: HttpRequest) -> HttpResponse:
+    """A CSV to start from: the header in the documented order and two example rows."""
+    response = HttpResponse(template_csv(), content_type=CSV_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{TEMPLATE_FILE_NAME}"'
+    return response
 
 
 @login_required

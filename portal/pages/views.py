@@ -1,9 +1,11 @@
 """Public site pages: the home page and "about the model"."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
+from django.views.decorators.http import require_GET
 
-from portal.pages.selectors import serving_models
+from portal.pages.selectors import serving_model_cards
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -11,4 +13,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def about(request: HttpRequest) -> HttpResponse:
-    return render(request, "pages/about.html", {"serving_models": serving_models()})
+    return render(request, "pages/about.html", {"cards": serving_model_cards()})
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico``, which browsers ask for on pages without a ``<link rel="icon">``."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))

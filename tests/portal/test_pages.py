@@ -45,21 +45,6 @@ def test_about_without_a_model_says_so(client):
 
 
 @pytest.mark.django_db
-def test_about_shows_the_serving_version_and_its_metrics(client, serving_model_row):
-    # given
-    serving_model_row(version=7, metrics={"mae_usd": 23456.7, "coverage_90": 0.9012})
-
-    # when
-    html = client.get(reverse("pages:about")).content.decode()
-
-    # then
-    assert "Version 7" in html
-    assert "23,457" in html
-    assert "0.901" in html
-    assert DEMO_BANNER not in html
-
-
-@pytest.mark.django_db
 def test_demo_model_puts_a_banner_on_every_page(client, serving_model_row):
     # given
     serving_model_row(is_demo=True)

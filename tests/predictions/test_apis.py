@@ -29,6 +29,8 @@ PREDICTION_KEYS = {
     "contributions",
     "model_version",
     "is_demo",
+    "title_match",
+    "title_treated_as",
 }
 
 
@@ -329,3 +331,34 @@ def test_an_oversized_json_body_is_413(api_client, settings, active_model_versio
     assert response.status_code == 413
     assert "detail" in _errors(response)
     assert Prediction.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("title", "kind", "treated_as"),
+    [
+        ("Data Scientist", "exact", "Data Scientist"),
+        ("sr. data scientist", "normalised", "Data Scientist"),
+        ("Banana Sommelier", "unknown", "any job title (overall average)"),
+    ],
+)
+def test_the_answer_says_how_the_title_was_read(
+    api_client, active_model_version, title, kind, treated_as
+):
+    # when
+    response = api_client.post(PREDICTIONS_URL, {**PROFILE_DATA, "job_title": title}, format="json")
+
+    # then the answer and the stored prediction say it, and the list repeats it
+    body = response.json()
+    assert (body["title_match"], body["title_treated_as"]) == (kind, treated_as)
+    assert Prediction.objects.get().title_match == kind
+    listed = api_client.get(PREDICTIONS_URL).json()["results"][0]
+    assert listed["title_match"] == kind
+
+
+def test_the_schema_documents_title_match_as_an_enum(api_client):
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    output = schema["components"]["schemas"]["PredictionOutput"]["properties"]
+    assert "unknown" in output["title_match"]["description"]
+    enum_ref = output["title_match"].get("$ref") or output["title_match"]["oneOf"][0]["$ref"]
+    enum = schema["components"]["schemas"][enum_ref.rsplit("/", 1)[1]]["enum"]
+    assert set(enum) >= {"exact", "normalised", "family_rule", "unknown"}

@@ -242,7 +242,30 @@ def test_a_file_with_a_bad_header_is_a_form_error(auth_client, active_model_vers
     upload = SimpleUploadedFile("x.csv", b"name,salary\nx,1\n", content_type="text/csv")
     response = auth_client.post(BATCH_URL, {"file": upload})
     assert response.status_code == 400
-    assert "missing required column" in response.content.decode()
+    error = _error_list(response.content.decode())
+    assert "missing all the required columns" in error
+    # each missing column is named once, not again in a second "Required: …" list
+    assert error.count("employee_residence") == 1
+
+
+def test_a_header_missing_some_columns_names_only_those(auth_client, active_model_version):
+    # given a header without two of the required columns
+    header = "job_title,experience_level,employment_type,company_location,work_year,company_size"
+    upload = SimpleUploadedFile("x.csv", f"{header}\nx,SE,FT,US,2024,M\n".encode())
+
+    # when
+    response = auth_client.post(BATCH_URL, {"file": upload})
+
+    # then
+    error = _error_list(response.content.decode())
+    assert response.status_code == 400
+    assert "missing required columns: employee_residence, remote_ratio." in error
+    assert "job_title" not in error
+
+
+def _error_list(html: str) -> str:
+    """The text of the page's first error list."""
+    return html.split('<ul class="errorlist', 1)[1].split("</ul>", 1)[0]
 
 
 @override_settings(BATCH_SYNC_MAX_ROWS=2)
@@ -295,3 +318,105 @@ def test_a_large_upload_with_the_broker_down_is_a_503_form_error(
     assert response.status_code == 503
     assert "could not be queued" in response.content.decode()
     assert BatchJob.objects.get().status == JobStatus.FAILED
+
+
+def test_the_template_csv_downloads_and_uploads_back_cleanly(auth_client, active_model_version):
+    # given the batch page
+    page = auth_client.get(BATCH_URL).content.decode()
+    template_url = reverse("predictions:batch_template")
+    assert f'href="{template_url}"' in page
+
+    # when the template is downloaded and uploaded as it is
+    download = auth_client.get(template_url)
+    upload = SimpleUploadedFile("template.csv", download.content, content_type="text/csv")
+    response = auth_client.post(BATCH_URL, {"file": upload})
+
+    # then it is a CSV with the documented header, and every example row is estimated
+    assert download["Content-Type"].startswith("text/csv")
+    assert 'filename="batch-template.csv"' in download["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(download.content.decode())))
+    assert rows[0] == list(PROFILE_DATA)
+    assert len(rows) == 3
+    job = BatchJob.objects.get()
+    assert response.status_code == 302
+    assert (job.row_count, job.predicted_count, job.error_count) == (2, 2, 0)
+
+
+def test_the_batch_page_says_where_its_estimates_are(auth_client):
+    page = auth_client.get(BATCH_URL).content.decode()
+    assert "/api/v1/predictions/batch/&lt;id&gt;/result/" in page
+    assert f'href="{HISTORY_URL}"' in page
+
+
+def test_history_filters_by_channel_and_says_where_batch_estimates_are(
+    auth_client, user, make_prediction
+):
+    # given one estimate made on the form and one through the API
+    make_prediction(user, job_title="Web Analyst")
+    make_prediction(user, channel="api", job_title="Api Engineer")
+
+    # when the list is filtered to the API
+    page = auth_client.get(HISTORY_URL, {"channel": "api"}).content.decode()
+    everything = auth_client.get(HISTORY_URL).content.decode()
+    csv_text = auth_client.get(HISTORY_URL, {"channel": "web", "format": "csv"})
+
+    # then only the API estimate is listed, and the page says what it filtered
+    assert "Api Engineer" in page and "Web Analyst" not in page
+    assert "1 prediction matching the filter (made on: API)" in page
+    assert "Api Engineer" in everything and "Web Analyst" in everything
+    assert b"Web Analyst" in b"".join(csv_text.streaming_content)
+    # batch estimates are not here: the page points to them
+    assert reverse("predictions:batch") in page
+
+
+def test_an_unknown_channel_is_a_filter_error(auth_client, user, make_prediction):
+    make_prediction(user)
+    response = auth_client.get(HISTORY_URL, {"channel": "fax"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "Select a valid choice" in _field_errors(html, "channel")
+    assert "your whole history, unfiltered" in html
+
+
+@pytest.mark.parametrize(
+    ("title", "notice"),
+    [
+        (
+            "Banana Sommelier",
+            "We did not recognise the title “Banana Sommelier”;</strong> we treated it as "
+            "any job title (overall average).",
+        ),
+        ("sr. data scientist", "We read “sr. data scientist” as <strong>Data Scientist</strong>"),
+    ],
+)
+def test_the_result_page_says_how_the_title_was_read(
+    auth_client, active_model_version, title, notice
+):
+    # when
+    response = auth_client.post(CREATE_URL, {**PROFILE_DATA, "job_title": title}, follow=True)
+
+    # then
+    assert notice in response.content.decode()
+
+
+def test_a_title_in_the_data_gets_no_notice(auth_client, active_model_version):
+    response = auth_client.post(CREATE_URL, PROFILE_DATA, follow=True)
+    assert "title-notice" not in response.content.decode()
+
+
+def test_batch_results_say_which_titles_were_not_recognised(auth_client, active_model_version):
+    # given a file with a title in the data and a nonsense one
+    data = csv_bytes([GOOD_ROW, "Banana Sommelier,SE,FT,US,US,0,M,2024"])
+    upload = SimpleUploadedFile("titles.csv", data, content_type="text/csv")
+
+    # when
+    auth_client.post(BATCH_URL, {"file": upload})
+    job = BatchJob.objects.get()
+    download = auth_client.get(reverse("predictions:batch_download", args=[job.pk]))
+
+    # then
+    rows = list(csv.DictReader(io.StringIO(download.content.decode())))
+    assert [(row["title_match"], row["title_treated_as"]) for row in rows] == [
+        ("exact", "Data Scientist"),
+        ("unknown", "any job title (overall average)"),
+    ]

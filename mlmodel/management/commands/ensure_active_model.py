@@ -1,10 +1,62 @@
-"""Make sure a model serves (used by `make run`): train one when none is active."""
+"""Make sure a model serves (used by `make run`): train one when none is active.
+
+The first run imports the data and trains for about a minute; it says what it is doing, one
+line per step (the training stack's own log lines, without timestamps) and a "still …" line
+every few seconds, so a newcomer never stares at a silent terminal.
+"""
+
+import logging
+import threading
+import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mlmodel.training_services import DEMO_MODEL_ROWS, model_version_ensure_active
 from portal.exceptions import ServiceError
+
+TICK_SECONDS = 10
+STEP_LOGGER = "mlmodel"
+IMPORT_LOGGER = "mlmodel.importing"
+
+
+class _StepReporter(logging.Handler):
+    """Echoes the model stack's INFO lines as steps and ticks while a step runs."""
+
+    def __init__(self, write, stage: str):
+        super().__init__(level=logging.INFO)
+        self._write = write
+        self.stage = stage
+        self._started = time.monotonic()
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, name="ensure-model-ticker", daemon=True)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._write(f"  {record.getMessage()}")
+        if record.name == IMPORT_LOGGER:
+            self.stage = "training the model and measuring how good it is"
+
+    def _tick(self) -> None:
+        while not self._stop.wait(TICK_SECONDS):
+            self._write(f"  … still {self.stage} ({time.monotonic() - self._started:.0f} s)")
+
+    def __enter__(self) -> "_StepReporter":
+        logger = logging.getLogger(STEP_LOGGER)
+        self._saved = (logger.level, logger.propagate)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        logger.addHandler(self)
+        self._ticker.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._ticker.join()
+        logger = logging.getLogger(STEP_LOGGER)
+        logger.removeHandler(self)
+        logger.setLevel(self._saved[0])
+        logger.propagate = self._saved[1]
 
 
 class Command(BaseCommand):
@@ -23,15 +75,22 @@ class Command(BaseCommand):
         parser.add_argument("--demo-rows", type=int, default=DEMO_MODEL_ROWS)
 
     def handle(self, *args, csv: str, demo_rows: int, **options) -> None:
-        self.stdout.write("Checking for an active model…")
+        self._say("Checking for an active model…")
+        started = time.monotonic()
+        if csv and Path(csv).is_file():
+            stage = f"importing {csv}"
+        else:
+            stage = f"making {demo_rows:,} rows of demo data"
         try:
-            result = model_version_ensure_active(csv_path=csv, demo_rows=demo_rows)
+            with _StepReporter(self._say, stage):
+                result = model_version_ensure_active(csv_path=csv, demo_rows=demo_rows)
         except ServiceError as exc:
             raise CommandError(str(exc)) from exc
+        if result.trained is not None:
+            self._say(f"  Done in {time.monotonic() - started:.0f} s.")
         if result.already_active:
             versions = ", ".join(
-                f"v{v.version} ({v.traffic_share}%{', DEMO' if v.is_demo else ''})"
-                for v in result.already_active
+                f"v{v.version}{' (DEMO)' if v.is_demo else ''}" for v in result.already_active
             )
             self.stdout.write(f"An active model exists: {versions}. Nothing to do.")
             return
@@ -56,3 +115,8 @@ class Command(BaseCommand):
                 f"{csv}: {imported}; trained and activated model v{trained.version}."
             )
         )
+
+    def _say(self, line: str) -> None:
+        """One line, flushed at once (make pipes our output, which would buffer it)."""
+        self.stdout.write(line)
+        self.stdout.flush()
