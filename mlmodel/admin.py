@@ -1,26 +1,26 @@
 """Admin for the model registry and the training data.
 
-Everything is read-only here: the registry changes only through its services (the actions
-below), so each change lands in the audit log with the admin user who made it.
+Everything is read-only here: the registry changes only through its services (the
+confirmation pages of ``mlmodel.admin_rollout``), so each change lands in the append-only audit
+log with the admin user who made it and the reason they gave.
 """
 
 import json
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.utils import formats, timezone
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
+from mlmodel.admin_rollout import MANAGE_PERMISSION, ModelVersionActions
+from mlmodel.model_card import model_card
 from mlmodel.models import ImportBatch, ModelEvent, ModelVersion, SalaryRecord
-from mlmodel.selectors import model_version_metrics_summary
-from mlmodel.services import (
-    model_version_activate,
-    model_version_retire,
-    model_version_rollback,
-)
-from portal.exceptions import ServiceError
+from mlmodel.selectors import model_version_metrics_summary, model_version_previous_champion
 
-CHANGE_MODEL_VERSION_PERMISSION = "mlmodel.change_modelversion"
+REASON_COLUMN_CHARS = 60
 
 
 def _pretty_json(value: object) -> str:
@@ -43,35 +43,27 @@ class ReadOnlyAdminMixin:
 class ModelEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ModelEvent
     extra = 0
-    fields = ("created_at", "action", "actor", "details")
+    fields = ("created_at", "action", "actor", "automatic", "reason", "experiment")
     readonly_fields = fields
     ordering = ("-created_at", "-id")
 
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = (
-        "version",
-        "status",
-        "traffic_share",
-        "test_mae",
-        "interval_coverage",
-        "is_demo",
-        "trained_at",
-        "activated_at",
-    )
+    list_display = ("version_label", "status", "test_mae", "interval_coverage", "trained_on")
     list_filter = ("status", "is_demo")
     ordering = ("-version",)
-    actions = ("activate_selected", "retire_selected", "roll_back")
+    change_form_template = "admin/mlmodel/modelversion/change_form.html"
+    change_list_template = "admin/mlmodel/modelversion/change_list.html"
     inlines = (ModelEventInline,)
     fieldsets = (
+        ("Model card", {"fields": ("model_card_html",)}),
         (
             None,
             {
                 "fields": (
                     "version",
                     "status",
-                    "traffic_share",
                     "is_demo",
                     "trained_at",
                     "activated_at",
@@ -82,8 +74,9 @@ class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ),
         ("Artifact", {"fields": ("artifact_format", "artifact_sha256", "artifact_size_display")}),
         (
-            "Provenance",
+            "Lineage and raw figures",
             {
+                "classes": ("collapse",),
                 "fields": (
                     "metrics_summary",
                     "metrics_json",
@@ -91,14 +84,14 @@ class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "hyperparameters_json",
                     "library_versions_json",
                     "git_revision",
-                )
+                ),
             },
         ),
     )
     readonly_fields = (
+        "model_card_html",
         "version",
         "status",
-        "traffic_share",
         "is_demo",
         "trained_at",
         "activated_at",
@@ -118,6 +111,18 @@ class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[ModelVersion]:
         # Never read the artifact blob to render a page.
         return super().get_queryset(request).defer("artifact")
+
+    @admin.display(description="version", ordering="version")
+    def version_label(self, obj: ModelVersion) -> str:
+        return f"v{obj.version}{' (demo)' if obj.is_demo else ''}"
+
+    @admin.display(description="trained", ordering="trained_at")
+    def trained_on(self, obj: ModelVersion) -> str:
+        return formats.date_format(timezone.localtime(obj.trained_at), "j M Y")
+
+    @admin.display(description="card")
+    def model_card_html(self, obj: ModelVersion) -> str:
+        return render_to_string("mlmodel/_model_card.html", {"card": model_card(obj)})
 
     @admin.display(description="test MAE $")
     def test_mae(self, obj: ModelVersion) -> str:
@@ -153,60 +158,68 @@ class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def library_versions_json(self, obj: ModelVersion) -> str:
         return _pretty_json(obj.library_versions)
 
-    def has_manage_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(CHANGE_MODEL_VERSION_PERMISSION)
+    def get_urls(self):
+        return [*ModelVersionActions(self).urls(), *super().get_urls()]
 
-    @admin.action(description="Activate (serve 100%%)", permissions=["manage"])
-    def activate_selected(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
-        versions = list(queryset.values_list("version", flat=True))
-        if len(versions) != 1:
-            self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
-            return
-        self._call(
-            request,
-            lambda: model_version_activate(version=versions[0], actor=request.user),
-            f"v{versions[0]} is now the active model.",
-        )
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        context = {**(extra_context or {}), "can_manage": request.user.has_perm(MANAGE_PERMISSION)}
+        return super().changeform_view(request, object_id, form_url, context)
 
-    @admin.action(description="Retire", permissions=["manage"])
-    def retire_selected(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
-        for version in queryset.order_by("version").values_list("version", flat=True):
-            self._call(
-                request,
-                lambda version=version: model_version_retire(version=version, actor=request.user),
-                f"v{version} retired.",
-            )
-
-    @admin.action(description="Roll back to previous", permissions=["manage"])
-    def roll_back(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
-        result: list[ModelVersion] = []
-        self._call(
-            request,
-            lambda: result.append(model_version_rollback(actor=request.user)),
-            None,
-        )
-        if result:
-            self.message_user(
-                request, f"Rolled back: v{result[0].version} is the active model again."
-            )
-
-    def _call(self, request: HttpRequest, change, success: str | None) -> None:
-        try:
-            change()
-        except ServiceError as exc:
-            for field_messages in exc.errors.values():
-                for message in field_messages:
-                    self.message_user(request, message, messages.ERROR)
-            return
-        if success:
-            self.message_user(request, success)
+    def changelist_view(self, request, extra_context=None):
+        context = {
+            **(extra_context or {}),
+            "can_manage": request.user.has_perm(MANAGE_PERMISSION),
+            "previous_champion": model_version_previous_champion(),
+        }
+        return super().changelist_view(request, context)
 
 
 @admin.register(ModelEvent)
 class ModelEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("created_at", "model_version", "action", "actor")
-    list_filter = ("action",)
-    list_select_related = ("model_version", "actor")
+    """The audit log: append-only, so view only (no add, change or delete, ever)."""
+
+    list_display = (
+        "created_at",
+        "model_version",
+        "action",
+        "experiment",
+        "actor",
+        "automatic",
+        "short_reason",
+    )
+    list_filter = ("action", "automatic")
+    list_select_related = ("model_version", "actor", "experiment")
+    search_fields = ("reason",)
+    readonly_fields = (
+        "created_at",
+        "model_version",
+        "experiment",
+        "action",
+        "actor",
+        "automatic",
+        "reason",
+        "before_json",
+        "after_json",
+        "details_json",
+    )
+    fields = readonly_fields
+
+    @admin.display(description="reason")
+    def short_reason(self, obj: ModelEvent) -> str:
+        return Truncator(obj.reason).chars(REASON_COLUMN_CHARS)
+
+    @admin.display(description="before")
+    def before_json(self, obj: ModelEvent) -> str:
+        return _pretty_json(obj.before)
+
+    @admin.display(description="after")
+    def after_json(self, obj: ModelEvent) -> str:
+        return _pretty_json(obj.after)
+
+    @admin.display(description="details")
+    def details_json(self, obj: ModelEvent) -> str:
+        return _pretty_json(obj.details)
+
     ordering = ("-created_at", "-id")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ModelEvent]:
@@ -236,3 +249,6 @@ class SalaryRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("source", "review_status", "work_year", "experience_level")
     search_fields = ("job_title",)
     show_full_result_count = False
+
+
+from mlmodel import admin_training  # noqa: E402, F401  (TrainingRun and the review queue)

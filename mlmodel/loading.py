@@ -4,9 +4,11 @@
   the artifacts' size (``settings.MLMODEL_CACHE_MAX_BYTES``) and never evicts a version the
   current routing needs; a refused artifact (failed integrity check) is retried after a
   back-off or as soon as its row changes (a new sha256 is a new key).
-* :class:`RoutingSnapshot` is which versions serve and with what share, as last read from the
-  database with one small query at most every ``settings.MLMODEL_RELOAD_CHECK_SECONDS``.
-  Experiments (arms, shadow roles) change what routing holds, never how the cache works.
+* :class:`RoutingSnapshot` is what serves: the champion and the running experiment's arms and
+  slot map, as last read from the database. Each process polls two one-row reads (the champion,
+  the running experiment's revision) at most every ``settings.MLMODEL_RELOAD_CHECK_SECONDS`` and
+  reads the slot map only when that revision moved. Routing a request is a hash and a tuple
+  lookup (``mlmodel.core.rollout``): no I/O, no lock.
 
 No database call is made while a lock is held: one thread claims a refresh, reads and loads
 without the lock, then publishes the new snapshot; the others keep answering with the snapshot
@@ -21,7 +23,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -29,7 +31,9 @@ from django.db import DatabaseError
 from mlmodel import selectors
 from mlmodel.core.artifacts import ArtifactIntegrityError, load_predictor
 from mlmodel.core.predictor import Predictor
-from mlmodel.selectors import ServingEntry
+from mlmodel.core.rollout import SLOTS, unit_slot
+from mlmodel.models import ArmRole
+from mlmodel.selectors import ExperimentRouting, RoutingHead, ServingEntry
 from portal import metrics
 from portal.exceptions import NotFound
 
@@ -65,10 +69,6 @@ class LoadedModel:
     @property
     def artifact_sha256(self) -> str:
         return self.entry.artifact_sha256
-
-    @property
-    def traffic_share(self) -> int:
-        return self.entry.traffic_share
 
     @property
     def is_demo(self) -> bool:
@@ -187,30 +187,97 @@ class ArtifactCache:
 
 
 @dataclass(frozen=True, slots=True)
-class RoutingSnapshot:
-    """Which versions serve now (as last read) and when that was checked."""
+class Route:
+    """Who answers one request: the model, and the experiment arm it belongs to (if any)."""
 
-    entries: tuple[ServingEntry, ...]
-    models: tuple[LoadedModel, ...]
+    model: LoadedModel
+    experiment_id: int | None = None
+    arm_id: int | None = None
+    phase: int | None = None
+    slot: int | None = None
+    has_shadows: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingSnapshot:
+    """What serves now (as last read), the loaded models for it and when that was checked."""
+
+    head: RoutingHead
+    experiment: ExperimentRouting | None
+    champion: LoadedModel | None
+    arm_models: dict[int, LoadedModel]
     checked_at: float
 
     def is_fresh(self, check_seconds: float) -> bool:
         return time.monotonic() - self.checked_at < check_seconds
 
+    def with_checked_at(self, checked_at: float) -> RoutingSnapshot:
+        return replace(self, checked_at=checked_at)
+
+    def entries(self) -> tuple[ServingEntry, ...]:
+        """Every version this routing needs loaded: the champion, then each arm's."""
+        entries = [self.head.champion] if self.head.champion else []
+        if self.experiment is not None:
+            entries += [arm.entry for arm in self.experiment.arms]
+        return tuple(dict.fromkeys(entries))
+
+    @property
+    def models(self) -> tuple[LoadedModel, ...]:
+        """The loaded models, champion first (one entry per version)."""
+        models = [self.champion] if self.champion else []
+        models += list(self.arm_models.values())
+        unique: dict[int, LoadedModel] = {}
+        for model in models:
+            unique.setdefault(model.version_id, model)
+        return tuple(unique.values())
+
     def required(self) -> set[ArtifactKey]:
         return {_key(model.entry) for model in self.models}
+
+    def route(self, unit: str | None) -> Route | None:
+        """The arm for ``unit``: its slot in the slot map, no I/O (None: nothing loads)."""
+        experiment = self.experiment
+        if experiment is None or unit is None or len(experiment.slot_map) != SLOTS:
+            return Route(self.champion) if self.champion else None
+        slot = unit_slot(unit, seed=experiment.seed)
+        arm_id = experiment.slot_map[slot]
+        model = self.arm_models.get(arm_id)
+        if model is None:  # that arm's version does not load: the champion's arm answers
+            arm_id = next(
+                (arm.arm_id for arm in experiment.arms if arm.role == ArmRole.CHAMPION), None
+            )
+            model = self.arm_models.get(arm_id) if arm_id is not None else None
+        if model is None:
+            return Route(self.champion) if self.champion else None
+        return Route(
+            model=model,
+            experiment_id=experiment.experiment_id,
+            arm_id=arm_id,
+            phase=experiment.phase,
+            slot=slot,
+            has_shadows=any(arm.arm_id in self.arm_models for arm in experiment.shadows),
+        )
+
+    def shadow_models(self) -> list[tuple[int, LoadedModel]]:
+        """(arm id, model) of every loaded shadow arm."""
+        if self.experiment is None:
+            return []
+        return [
+            (arm.arm_id, self.arm_models[arm.arm_id])
+            for arm in self.experiment.shadows
+            if arm.arm_id in self.arm_models
+        ]
 
 
 def _check_seconds() -> float:
     return float(settings.MLMODEL_RELOAD_CHECK_SECONDS)
 
 
-def _serves_all(models: tuple[LoadedModel, ...], entries: tuple[ServingEntry, ...]) -> bool:
-    return [_key(model.entry) for model in models] == [_key(entry) for entry in entries]
-
-
 def _describe(models: tuple[LoadedModel, ...]) -> str:
     return ", ".join(f"v{model.version_number}" for model in models) or "nothing"
+
+
+_EMPTY_HEAD = RoutingHead(champion=None, experiment=None)
 
 
 class ModelRegistry:
@@ -225,14 +292,14 @@ class ModelRegistry:
         self._claim = threading.Lock()  # held only to flip ``_refreshing``
         self._refreshing = False
         self._first_snapshot = threading.Event()
-        self._pinned: dict[int, RoutingSnapshot] = {}
+        self._pinned: dict[int, tuple[LoadedModel, float]] = {}
 
     # --- the serving set ---------------------------------------------------------------------
-    def serving(self) -> tuple[LoadedModel, ...]:
-        """The models serving now; refreshed from the database when the check interval passed."""
+    def snapshot(self) -> RoutingSnapshot | None:
+        """The routing now; refreshed from the database when the check interval passed."""
         snapshot = self._snapshot
         if snapshot is not None and snapshot.is_fresh(_check_seconds()):
-            return snapshot.models
+            return snapshot
         if self._claim_refresh():
             try:
                 self._snapshot = self._refresh(snapshot)
@@ -240,8 +307,16 @@ class ModelRegistry:
                 self._release_refresh()
         elif snapshot is None:
             self._first_snapshot.wait(FIRST_LOAD_WAIT_SECONDS)
-        current = self._snapshot
-        return current.models if current is not None else ()
+        return self._snapshot
+
+    def serving(self) -> tuple[LoadedModel, ...]:
+        """Every loaded model the routing uses (champion first)."""
+        snapshot = self.snapshot()
+        return snapshot.models if snapshot is not None else ()
+
+    def route(self, unit: str | None) -> Route | None:
+        snapshot = self.snapshot()
+        return snapshot.route(unit) if snapshot is not None else None
 
     def _claim_refresh(self) -> bool:
         with self._claim:
@@ -256,62 +331,82 @@ class ModelRegistry:
         self._first_snapshot.set()
 
     def invalidate(self) -> None:
-        """Make the next :meth:`serving` call re-read the routing (after a local change)."""
+        """Make the next :meth:`snapshot` call re-read the routing (after a local change)."""
         snapshot = self._snapshot
         if snapshot is not None:
-            self._snapshot = RoutingSnapshot(snapshot.entries, snapshot.models, NEVER)
+            self._snapshot = snapshot.with_checked_at(NEVER)
         self._pinned.clear()
 
     def _refresh(self, current: RoutingSnapshot | None) -> RoutingSnapshot:
         previous = current.models if current is not None else ()
         try:
-            entries = selectors.model_serving_entries()
+            head = selectors.routing_head()
+            if current is not None and head == current.head and self._complete(current):
+                return current.with_checked_at(time.monotonic())
+            experiment = (
+                selectors.experiment_routing(experiment_id=head.experiment[0])
+                if head.experiment is not None
+                else None
+            )
         except DatabaseError:
             logger.exception(
-                "could not read the active model versions; still serving %s", _describe(previous)
+                "could not read which model versions serve; still serving %s", _describe(previous)
             )
-            return RoutingSnapshot(current.entries if current else (), previous, time.monotonic())
-        if current is not None and entries == current.entries and _serves_all(previous, entries):
-            return RoutingSnapshot(entries, previous, time.monotonic())
-        models = tuple(
-            LoadedModel(entry, predictor)
-            for entry in entries
-            if (predictor := self.cache.get(entry)) is not None
-        )
-        if entries and not models and previous:
+            if current is not None:
+                return current.with_checked_at(time.monotonic())
+            return RoutingSnapshot(_EMPTY_HEAD, None, None, {}, time.monotonic())
+        champion = self._load(head.champion)
+        arm_models: dict[int, LoadedModel] = {}
+        if experiment is not None:
+            for arm in experiment.arms:
+                model = self._load(arm.entry)
+                if model is not None:
+                    arm_models[arm.arm_id] = model
+        if champion is None and not arm_models and previous:
             logger.error(
-                "none of the active model versions (%s) could be loaded; "
-                "the last good model keeps serving: %s",
-                ", ".join(f"v{entry.version_number}" for entry in entries),
+                "no serving model version could be loaded; the last good model keeps serving: %s",
                 _describe(previous),
             )
-            models = previous
-        elif models != previous:
+            return replace(current, head=head, checked_at=time.monotonic())
+        snapshot = RoutingSnapshot(head, experiment, champion, arm_models, time.monotonic())
+        if snapshot.models != previous:
             logger.info(
-                "serving model versions changed: %s -> %s", _describe(previous), _describe(models)
+                "serving model versions changed: %s -> %s",
+                _describe(previous),
+                _describe(snapshot.models),
             )
-        snapshot = RoutingSnapshot(entries, models, time.monotonic())
         self.cache.retain(snapshot.required() | self._pinned_keys())
         return snapshot
 
+    def _load(self, entry: ServingEntry | None) -> LoadedModel | None:
+        if entry is None:
+            return None
+        predictor = self.cache.get(entry)
+        return LoadedModel(entry, predictor) if predictor is not None else None
+
+    def _complete(self, snapshot: RoutingSnapshot) -> bool:
+        """Everything the routing needs is loaded (else retry refused ones after back-off)."""
+        loaded = {_key(model.entry) for model in snapshot.models}
+        return all(_key(entry) in loaded for entry in snapshot.entries())
+
     def _pinned_keys(self) -> set[ArtifactKey]:
-        return {key for pinned in self._pinned.values() for key in pinned.required()}
+        return {_key(model.entry) for model, _at in self._pinned.values()}
 
     def refusals(self) -> list[Refusal]:
-        """Why active versions are not serving (empty when all of them load)."""
+        """Why versions the routing needs are not serving (empty when all of them load)."""
         snapshot = self._snapshot
         if snapshot is None:
             return []
-        serving = {model.version_id for model in snapshot.models}
-        missing = tuple(entry for entry in snapshot.entries if entry.version_id not in serving)
+        loaded = {model.version_id for model in snapshot.models}
+        missing = tuple(entry for entry in snapshot.entries() if entry.version_id not in loaded)
         return self.cache.refusals(missing)
 
     # --- one specific version ----------------------------------------------------------------
     def version(self, version_number: int) -> LoadedModel:
         """A specific version, loaded on demand; raises ModelUnavailable if refused."""
         pinned = self._pinned.get(version_number)
-        if pinned is not None and pinned.is_fresh(_check_seconds()) and pinned.models:
-            return pinned.models[0]
+        if pinned is not None and time.monotonic() - pinned[1] < _check_seconds():
+            return pinned[0]
         entry = selectors.model_version_entry(version=version_number)
         predictor = self.cache.get(entry)
         if predictor is None:
@@ -319,8 +414,17 @@ class ModelRegistry:
             reason = f": {refusal[0].reason}" if refusal else ""
             raise ModelUnavailable(f"Model version {version_number} cannot be loaded{reason}.")
         model = LoadedModel(entry, predictor)
-        self._pinned[version_number] = RoutingSnapshot((entry,), (model,), time.monotonic())
+        self._pinned[version_number] = (model, time.monotonic())
         return model
+
+    def version_by_id(self, version_id: int) -> LoadedModel:
+        """Like :meth:`version`, by primary key (shadow scoring and batch jobs store ids)."""
+        snapshot = self._snapshot
+        if snapshot is not None:
+            for model in snapshot.models:
+                if model.version_id == version_id:
+                    return model
+        return self.version(selectors.model_version_number(version_id=version_id))
 
 
 _registry: ModelRegistry | None = None
@@ -356,7 +460,7 @@ def warm() -> tuple[LoadedModel, ...]:
     """Load the serving set now (process start), so the first request is as fast as the rest.
 
     Never raises: a process whose database is not reachable yet starts anyway and loads at its
-    first request, as before.
+    first request, as before. Shadow arms are part of the serving set: workers keep them loaded.
     """
     started = time.perf_counter()
     try:
@@ -373,7 +477,7 @@ def warm() -> tuple[LoadedModel, ...]:
 
 
 def unavailable_message() -> str:
-    """Why nothing serves, for a 503: no active version, or active ones that do not load."""
+    """Why nothing serves, for a 503: no champion, or versions that do not load."""
     refusals = registry().refusals()
     if refusals:
         return "No model can serve right now: " + "; ".join(
@@ -386,18 +490,18 @@ def unavailable_message() -> str:
 
 
 def readiness_check() -> str:
-    """Raise when no active model can serve; else e.g. ``v3 loaded (sha256 ab12…)``."""
-    models = registry().serving()
+    """Raise when no model can serve; else e.g. ``v3 loaded (sha256 ab12…)``."""
+    snapshot = registry().snapshot()
+    models = snapshot.models if snapshot is not None else ()
     if not models:
         raise ModelUnavailable(
             "no active model version is loaded (run `python manage.py ensure_active_model`)"
             if not registry().refusals()
             else unavailable_message()
         )
-    if len(models) == 1:
-        model = models[0]
-        return f"v{model.version_number} loaded (sha256 {model.short_sha256}…)"
-    return ", ".join(
-        f"v{model.version_number} {model.traffic_share}% loaded (sha256 {model.short_sha256}…)"
-        for model in models
+    described = ", ".join(
+        f"v{model.version_number} loaded (sha256 {model.short_sha256}…)" for model in models
     )
+    if snapshot is not None and snapshot.experiment is not None:
+        described += f"; experiment {snapshot.experiment.experiment_id} running"
+    return described

@@ -6,10 +6,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from mlmodel.core.profile import DATASET_COLUMNS
-from mlmodel.models import ModelStatus, ModelVersion, ReviewStatus, SalaryRecord, SalarySource
+from mlmodel.models import (
+    ArmRole,
+    Experiment,
+    ExperimentArm,
+    ExperimentStatus,
+    ModelAction,
+    ModelStatus,
+    ModelVersion,
+    ReviewStatus,
+    SalaryRecord,
+    SalarySource,
+)
 from portal.exceptions import NotFound
 
 REAL_SOURCES: tuple[str, ...] = (SalarySource.IMPORT, SalarySource.FEEDBACK)
@@ -21,32 +32,123 @@ _ARTIFACT_FIELDS = ("artifact",)
 
 @dataclass(frozen=True, slots=True)
 class ServingEntry:
-    """What a process needs to decide whether its loaded models are still the active set."""
+    """What a process needs to load a version and to tell whether its copy is current."""
 
     version_id: int
     version_number: int
     artifact_sha256: str
-    traffic_share: int
     is_demo: bool
 
 
+_ENTRY_FIELDS = ("id", "version", "artifact_sha256", "is_demo")
+
+
+@dataclass(frozen=True, slots=True)
+class ArmEntry:
+    """One arm of the running experiment, as the router needs it."""
+
+    arm_id: int
+    role: str
+    weight: int
+    entry: ServingEntry
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentRouting:
+    """The running experiment's routing: arms, the phase's seed and the slot map."""
+
+    experiment_id: int
+    revision: int
+    phase: int
+    seed: str
+    arms: tuple[ArmEntry, ...]
+    slot_map: tuple[int, ...]
+
+    def arm(self, arm_id: int) -> ArmEntry | None:
+        return next((arm for arm in self.arms if arm.arm_id == arm_id), None)
+
+    @property
+    def shadows(self) -> tuple[ArmEntry, ...]:
+        return tuple(arm for arm in self.arms if arm.role == ArmRole.SHADOW)
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingHead:
+    """The two small facts the loader polls: the champion and the running experiment's revision."""
+
+    champion: ServingEntry | None
+    experiment: tuple[int, int] | None  # (id, revision)
+
+
+def model_version_champion() -> ModelVersion | None:
+    """The version that serves everyone outside an experiment (status active), no artifact."""
+    return ModelVersion.objects.filter(status=ModelStatus.ACTIVE).defer(*_ARTIFACT_FIELDS).first()
+
+
 def model_versions_serving() -> list[ModelVersion]:
-    """The active versions, oldest first, without their artifacts."""
+    """The champion and every version in the running experiment, oldest first, no artifacts."""
+    running = Experiment.objects.filter(status=ExperimentStatus.RUNNING)
     return list(
-        ModelVersion.objects.filter(status=ModelStatus.ACTIVE)
+        ModelVersion.objects.filter(
+            Q(status=ModelStatus.ACTIVE) | Q(experiment_arms__experiment__in=running)
+        )
+        .distinct()
         .defer(*_ARTIFACT_FIELDS)
         .order_by("version")
     )
 
 
-def model_serving_entries() -> tuple[ServingEntry, ...]:
-    """The active set as one small query (the loader polls this)."""
-    rows = (
-        ModelVersion.objects.filter(status=ModelStatus.ACTIVE)
-        .order_by("version")
-        .values_list("id", "version", "artifact_sha256", "traffic_share", "is_demo")
+def routing_head() -> RoutingHead:
+    """Two indexed one-row reads: polled every ``MLMODEL_RELOAD_CHECK_SECONDS`` per process."""
+    champion = (
+        ModelVersion.objects.filter(status=ModelStatus.ACTIVE).values_list(*_ENTRY_FIELDS).first()
     )
-    return tuple(ServingEntry(*row) for row in rows)
+    experiment = (
+        Experiment.objects.filter(status=ExperimentStatus.RUNNING)
+        .values_list("id", "revision")
+        .first()
+    )
+    return RoutingHead(
+        champion=ServingEntry(*champion) if champion else None,
+        experiment=tuple(experiment) if experiment else None,
+    )
+
+
+def experiment_routing(*, experiment_id: int) -> ExperimentRouting | None:
+    """The full routing of one experiment (read only when its revision changed)."""
+    row = (
+        Experiment.objects.filter(pk=experiment_id)
+        .values_list("revision", "phase", "seed", "slot_map")
+        .first()
+    )
+    if row is None:
+        return None
+    revision, phase, seed, slot_map = row
+    rows = (
+        ExperimentArm.objects.filter(experiment_id=experiment_id)
+        .order_by("id")
+        .values_list(
+            "id",
+            "role",
+            "weight",
+            "model_version_id",
+            "model_version__version",
+            "model_version__artifact_sha256",
+            "model_version__is_demo",
+        )
+    )
+    arms = tuple(
+        ArmEntry(arm_id=arm_id, role=role, weight=weight, entry=ServingEntry(*entry))
+        for arm_id, role, weight, *entry in rows
+    )
+    return ExperimentRouting(
+        experiment_id=experiment_id,
+        revision=revision,
+        phase=phase,
+        seed=seed,
+        arms=arms,
+        slot_map=tuple(slot_map),
+    )
 
 
 def model_version_get(*, version: int) -> ModelVersion:
@@ -59,14 +161,18 @@ def model_version_get(*, version: int) -> ModelVersion:
 
 def model_version_entry(*, version: int) -> ServingEntry:
     """The loader's view of one version, whatever its status."""
-    row = (
-        ModelVersion.objects.filter(version=version)
-        .values_list("id", "version", "artifact_sha256", "traffic_share", "is_demo")
-        .first()
-    )
+    row = ModelVersion.objects.filter(version=version).values_list(*_ENTRY_FIELDS).first()
     if row is None:
         raise NotFound({"version": [f"Model version {version} does not exist."]})
     return ServingEntry(*row)
+
+
+def model_version_number(*, version_id: int) -> int:
+    """The version number of a primary key; NotFound when missing."""
+    number = ModelVersion.objects.filter(pk=version_id).values_list("version", flat=True).first()
+    if number is None:
+        raise NotFound({"version": [f"Model version id {version_id} does not exist."]})
+    return number
 
 
 def model_version_artifact(*, version_id: int) -> bytes:
@@ -105,10 +211,9 @@ def model_version_list() -> QuerySet[ModelVersion]:
     return ModelVersion.objects.defer(*_ARTIFACT_FIELDS).order_by("-version")
 
 
-def model_version_previous_for_rollback() -> ModelVersion | None:
-    """The most recently retired version that once served and was not itself rolled back."""
-    from mlmodel.models import ModelAction
-
+def model_version_previous_champion() -> ModelVersion | None:
+    """The champion before the current one: the latest retired version that served everyone and
+    was not itself replaced by a rollback (so rolling back twice goes further back)."""
     candidates = (
         ModelVersion.objects.filter(status=ModelStatus.RETIRED, activated_at__isnull=False)
         .defer(*_ARTIFACT_FIELDS)

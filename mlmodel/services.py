@@ -1,6 +1,7 @@
-"""Model registry writes (register, activate, retire, roll back, export/import) and serving
-(``predict``); training lives in ``mlmodel.training_services``. Every change to which model
-serves writes a ``ModelEvent``."""
+"""Model registry writes (register, export/import) and serving (``predict``).
+
+Which version serves whom (champion, experiments, rollback) is ``mlmodel.rollout.services``;
+training lives in ``mlmodel.training_services``. Every change writes a ``ModelEvent``."""
 
 from __future__ import annotations
 
@@ -13,24 +14,23 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from mlmodel import loading, selectors
+from mlmodel import loading
 from mlmodel.core.artifacts import ArtifactIntegrityError, load_predictor, sha256_hex
 from mlmodel.core.profile import EXAMPLE_PROFILE, SalaryProfile
-from mlmodel.core.rollout import SINGLE_ARM, Arm, choose_arm, split_traffic
-from mlmodel.models import ModelAction, ModelEvent, ModelStatus, ModelVersion
+from mlmodel.events import model_event
+from mlmodel.models import ModelAction, ModelStatus, ModelVersion, ServingError
+from mlmodel.rollout.services import champion_replace
 from portal.exceptions import InvalidInput, NotFound, Unavailable
 
 logger = logging.getLogger(__name__)
 
-FULL_TRAFFIC = 100
 MAX_VERSION_NUMBER_ATTEMPTS = 5
 GIT_TIMEOUT_SECONDS = 5
 EXPORT_FORMAT = "mlpaygrade-model-export/1"
@@ -54,7 +54,7 @@ METADATA_FIELDS: dict[str, type] = {
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class ServedPrediction:
-    """One answer of the served model, with which version (and experiment arm) gave it."""
+    """One answer of the served model, with which version and experiment arm gave it."""
 
     estimate_usd: int
     interval_low_usd: int
@@ -65,33 +65,67 @@ class ServedPrediction:
     model_version_id: int
     model_version_number: int
     is_demo: bool
-    experiment_arm: str
+    experiment_id: int | None = None
+    arm_id: int | None = None
+    experiment_phase: int | None = None
+    experiment_slot: int | None = None
+    has_shadows: bool = False
+    # How the job title was read (mlmodel.core.taxonomy.MATCH_KINDS) and what it was taken as.
+    title_match: str = ""
+    title_treated_as: str = ""
 
 
-def _serving_model(
-    *, version: int | None, subject_key: str | None
-) -> tuple[loading.LoadedModel, str]:
+def _route(*, version: int | None, unit: str | None) -> loading.Route:
     registry = loading.registry()
     if version is not None:
         try:
-            return registry.version(version), SINGLE_ARM
+            return loading.Route(registry.version(version))
         except loading.ModelUnavailable as exc:
             raise Unavailable(str(exc)) from exc
-    models = registry.serving()
-    if not models:
+    route = registry.route(unit)
+    if route is None:
         raise Unavailable(loading.unavailable_message())
-    arms = [Arm(m.version_id, m.version_number, m.traffic_share) for m in models]
-    assignment = choose_arm(arms, subject_key=subject_key)
-    chosen = next(m for m in models if m.version_id == assignment.version_id)
-    return chosen, assignment.experiment_arm
+    return route
+
+
+def _answer_failed(route: loading.Route, exc: Exception) -> Unavailable:
+    """A loaded version that raises while answering: counted per version, then a 503."""
+    logger.exception(
+        "model v%s failed to answer",
+        route.model.version_number,
+        extra={"model_version": route.model.version_number},
+    )
+    serving_error_record(
+        model_version_id=route.model.version_id, arm_id=route.arm_id, kind=type(exc).__name__
+    )
+    return Unavailable(f"Model v{route.model.version_number} could not answer; try again later.")
+
+
+def serving_error_record(*, model_version_id: int, arm_id: int | None, kind: str) -> None:
+    """Count a failed answer for the per-version error rate (best effort: never raises)."""
+    try:
+        ServingError.objects.create(
+            model_version_id=model_version_id, arm_id=arm_id, kind=kind[:64]
+        )
+    except DatabaseError:
+        logger.exception("could not record a serving error")
 
 
 def predict(
-    profile: SalaryProfile, *, version: int | None = None, subject_key: str | None = None
+    profile: SalaryProfile, *, version: int | None = None, unit: str | None = None
 ) -> ServedPrediction:
-    """Estimate one profile with the serving model (sticky A/B arm per ``subject_key``)."""
-    model, arm = _serving_model(version=version, subject_key=subject_key)
-    point = model.predictor.predict_one(profile)
+    """Estimate one profile: the unit's arm of the running experiment, else the champion.
+
+    ``unit`` (``"user:<pk>"``) decides the arm with a hash and the cached slot map: no write,
+    no query. Recording the assignment is the worker's job (``predictions.services``).
+    """
+    route = _route(version=version, unit=unit)
+    model = route.model
+    try:
+        point = model.predictor.predict_one(profile)
+    except Exception as exc:
+        raise _answer_failed(route, exc) from exc
+    title = point.title_match
     return ServedPrediction(
         estimate_usd=point.estimate_usd,
         interval_low_usd=point.interval_low_usd,
@@ -102,7 +136,13 @@ def predict(
         model_version_id=model.version_id,
         model_version_number=model.version_number,
         is_demo=model.is_demo,
-        experiment_arm=arm,
+        experiment_id=route.experiment_id,
+        arm_id=route.arm_id,
+        experiment_phase=route.phase,
+        experiment_slot=route.slot,
+        has_shadows=route.has_shadows,
+        title_match=title.kind if title is not None else "",
+        title_treated_as=title.treated_as if title is not None else "",
     )
 
 
@@ -110,228 +150,51 @@ def predict_many(
     profiles: Sequence[SalaryProfile],
     *,
     version: int | None = None,
-    subject_key: str | None = None,
+    version_id: int | None = None,
+    unit: str | None = None,
 ) -> tuple[int, list[dict[str, object]]]:
     """Estimate many profiles with ONE model version; returns ``(model_version_id, rows)``.
 
-    Each row holds ``estimate_usd``, ``interval_low_usd``, ``interval_high_usd`` and
-    ``interval_level``, in the order of ``profiles``.
+    Each row holds ``estimate_usd``, ``interval_low_usd``, ``interval_high_usd``,
+    ``interval_level``, ``title_match`` and ``title_treated_as``, in the order of ``profiles``.
+    A batch goes to the unit's arm, like the unit's single predictions.
     """
-    model, _arm = _serving_model(version=version, subject_key=subject_key)
-    batch = model.predictor.predict_many(list(profiles))
+    if version_id is not None:  # a shadow arm, scored by the worker
+        route = loading.Route(loading.registry().version_by_id(version_id))
+    else:
+        route = _route(version=version, unit=unit)
+    try:
+        batch = route.model.predictor.predict_many(list(profiles))
+    except Exception as exc:
+        raise _answer_failed(route, exc) from exc
     level = batch.interval_level
+    count = len(profiles)
+    kinds = batch.title_match_kind.tolist() or [""] * count
+    treated = batch.title_treated_as.tolist() or [""] * count
     rows = [
         {
             "estimate_usd": int(estimate),
             "interval_low_usd": int(low),
             "interval_high_usd": int(high),
             "interval_level": level,
+            "title_match": str(kind),
+            "title_treated_as": str(treated_as),
         }
-        for estimate, low, high in zip(
+        for estimate, low, high, kind, treated_as in zip(
             batch.estimate_usd.tolist(),
             batch.interval_low_usd.tolist(),
             batch.interval_high_usd.tolist(),
+            kinds,
+            treated,
             strict=True,
         )
     ]
-    return model.version_id, rows
+    return route.model.version_id, rows
 
 
 # --------------------------------------------------------------------------------------------
 # Registry
 # --------------------------------------------------------------------------------------------
-def _event(model_version: ModelVersion, action: str, *, actor=None, **details: Any) -> ModelEvent:
-    return ModelEvent.objects.create(
-        model_version=model_version, action=action, actor=actor, details=details
-    )
-
-
-def _reload_after_commit() -> None:
-    """This process sees its own change at once; other processes at their next check."""
-    transaction.on_commit(loading.invalidate)
-
-
-def _locked_version(version: int) -> ModelVersion:
-    found = ModelVersion.objects.select_for_update().defer("artifact").filter(version=version)
-    model_version = found.first()
-    if model_version is None:
-        raise NotFound({"version": [f"Model version {version} does not exist."]})
-    return model_version
-
-
-def _locked_actives(*, exclude_pk: int | None = None) -> list[ModelVersion]:
-    actives = (
-        ModelVersion.objects.select_for_update()
-        .defer("artifact")
-        .filter(status=ModelStatus.ACTIVE)
-        .order_by("version")
-    )
-    if exclude_pk is not None:
-        actives = actives.exclude(pk=exclude_pk)
-    return list(actives)
-
-
-def _retire(model_version: ModelVersion, *, actor, **details: Any) -> None:
-    model_version.status = ModelStatus.RETIRED
-    model_version.traffic_share = 0
-    model_version.retired_at = timezone.now()
-    model_version.save(update_fields=["status", "traffic_share", "retired_at"])
-    _event(model_version, ModelAction.RETIRED, actor=actor, **details)
-
-
-def _set_shares(versions: list[ModelVersion], total: int, *, actor, reason: str) -> None:
-    """Give ``versions`` ``total`` percent in proportion to their current shares."""
-    shares = split_traffic(total, [v.traffic_share for v in versions])
-    for model_version, share in zip(versions, shares, strict=True):
-        if share == 0:
-            _retire(model_version, actor=actor, reason=reason, traffic_share=0)
-        elif share != model_version.traffic_share:
-            previous = model_version.traffic_share
-            model_version.traffic_share = share
-            model_version.save(update_fields=["traffic_share"])
-            _event(
-                model_version,
-                ModelAction.TRAFFIC_CHANGED,
-                actor=actor,
-                reason=reason,
-                traffic_share=share,
-                previous_traffic_share=previous,
-            )
-
-
-def _check_traffic_total() -> None:
-    """With several active versions their shares must add up to 100."""
-    shares = list(
-        ModelVersion.objects.filter(status=ModelStatus.ACTIVE).values_list(
-            "traffic_share", flat=True
-        )
-    )
-    if len(shares) > 1 and sum(shares) != FULL_TRAFFIC:
-        raise InvalidInput(
-            {
-                "traffic_share": [
-                    f"Active versions' traffic shares add up to {sum(shares)}, not 100."
-                ]
-            }
-        )
-    if len(shares) == 1 and shares[0] != FULL_TRAFFIC:
-        raise InvalidInput({"traffic_share": ["The only active version must serve 100%."]})
-
-
-def _activate(
-    target: ModelVersion, *, actor, traffic_share: int, action: str, **details: Any
-) -> ModelVersion:
-    """Make ``target`` serve ``traffic_share`` percent; callers hold the transaction."""
-    if not 1 <= traffic_share <= FULL_TRAFFIC:
-        raise InvalidInput({"traffic_share": ["Traffic share must be between 1 and 100."]})
-    others = _locked_actives(exclude_pk=target.pk)
-    if target.status == ModelStatus.ACTIVE and traffic_share == FULL_TRAFFIC and not others:
-        return target  # already the only active version: nothing changes, nothing to log
-    if traffic_share == FULL_TRAFFIC:
-        for other in others:
-            _retire(other, actor=actor, replaced_by=target.version, **details)
-    else:
-        if not others:
-            raise InvalidInput(
-                {
-                    "traffic_share": [
-                        f"v{target.version} cannot serve only {traffic_share}%: no other "
-                        "version is active to serve the rest."
-                    ]
-                }
-            )
-        _set_shares(
-            others,
-            FULL_TRAFFIC - traffic_share,
-            actor=actor,
-            reason=f"v{target.version} activated at {traffic_share}%",
-        )
-    previous_status = target.status
-    target.status = ModelStatus.ACTIVE
-    target.traffic_share = traffic_share
-    if previous_status != ModelStatus.ACTIVE:
-        target.activated_at = timezone.now()
-    target.save(update_fields=["status", "traffic_share", "activated_at"])
-    _event(
-        target,
-        action,
-        actor=actor,
-        traffic_share=traffic_share,
-        previous_status=previous_status,
-        previously_active=[other.version for other in others],
-        **details,
-    )
-    _check_traffic_total()
-    _reload_after_commit()
-    return target
-
-
-@transaction.atomic
-def model_version_activate(
-    *, version: int, actor=None, traffic_share: int = FULL_TRAFFIC
-) -> ModelVersion:
-    """Serve ``version``. At 100% it is the single active one (the others are retired);
-    below 100% the versions already active share the rest in proportion (an experiment)."""
-    target = _locked_version(version)
-    activated = _activate(
-        target, actor=actor, traffic_share=traffic_share, action=ModelAction.ACTIVATED
-    )
-    logger.info("model v%s activated at %s%%", version, traffic_share)
-    return activated
-
-
-@transaction.atomic
-def model_version_retire(*, version: int, actor=None) -> ModelVersion:
-    """Stop serving ``version``; the other active versions take over its share.
-
-    The only active version cannot be retired: that would leave nothing to serve. Activate
-    another version (or roll back) instead.
-    """
-    target = _locked_version(version)
-    if target.status == ModelStatus.RETIRED:
-        raise InvalidInput({"version": [f"v{version} is already retired."]})
-    if target.status == ModelStatus.ACTIVE:
-        others = _locked_actives(exclude_pk=target.pk)
-        if not others:
-            raise InvalidInput(
-                {
-                    "version": [
-                        f"v{version} is the only active version; activate another version "
-                        "or roll back instead of retiring it."
-                    ]
-                }
-            )
-        _set_shares(others, FULL_TRAFFIC, actor=actor, reason=f"v{version} retired")
-    _retire(target, actor=actor)
-    _check_traffic_total()
-    _reload_after_commit()
-    logger.info("model v%s retired", version)
-    return target
-
-
-@transaction.atomic
-def model_version_rollback(*, actor=None) -> ModelVersion:
-    """Re-activate the version that served before the current one (one-click rollback).
-
-    Versions retired by a rollback are skipped, so rolling back twice goes further back
-    instead of returning to the version just rolled back.
-    """
-    target = selectors.model_version_previous_for_rollback()
-    if target is None:
-        raise InvalidInput("Nothing to roll back to: no retired version has served before.")
-    target = _locked_version(target.version)
-    current = [v.version for v in _locked_actives(exclude_pk=target.pk)]
-    rolled_back = _activate(
-        target,
-        actor=actor,
-        traffic_share=FULL_TRAFFIC,
-        action=ModelAction.ROLLED_BACK,
-        rolled_back=True,
-    )
-    logger.warning("model rolled back from %s to v%s", current, target.version)
-    return rolled_back
-
-
 def _next_version_number() -> int:
     return (ModelVersion.objects.aggregate(highest=Max("version"))["highest"] or 0) + 1
 
@@ -434,14 +297,16 @@ def model_version_register(
     sha256 = _verified_predictor_sha256(artifact, metadata)
     with transaction.atomic():
         model_version = _create_version(artifact, sha256, metadata)
-        _event(model_version, action, actor=actor, sha256=sha256, **dict(event_details or {}))
+        model_event(
+            model_version=model_version,
+            action=action,
+            actor=actor,
+            after={"status": model_version.status},
+            sha256=sha256,
+            **dict(event_details or {}),
+        )
         if activate:
-            _activate(
-                model_version,
-                actor=actor,
-                traffic_share=FULL_TRAFFIC,
-                action=ModelAction.ACTIVATED,
-            )
+            champion_replace(model_version, actor=actor, action=ModelAction.ACTIVATED)
     logger.info(
         "model v%s registered (sha256 %s, %s bytes%s)",
         model_version.version,

@@ -17,16 +17,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
-# Every task's outcome (success, failure, retry) is counted (portal/metrics.py).
+# Every task's outcome (success, failure, retry) is counted, and each worker's heartbeat is
+# recorded on the broker for /metrics (portal/metrics.py).
 metrics.connect_task_signals()
+metrics.connect_worker_signals()
 
 
 def task_packages() -> list[str]:
-    """Packages whose ``tasks`` module holds tasks: every installed app, and the project package
-    (not an installed app itself)."""
+    """Packages whose ``tasks`` module holds tasks: every installed app, the project package
+    (not an installed app itself) and the rollout package inside ``mlmodel``."""
     from django.apps import apps
 
-    return [*(config.name for config in apps.get_app_configs()), "portal"]
+    return [*(config.name for config in apps.get_app_configs()), "portal", "mlmodel.rollout"]
 
 
 # Lazy: a worker imports every tasks module once Django is set up; a web process none.

@@ -18,6 +18,11 @@ The Celery queue depth (``mlpaygrade_celery_queue_length{queue}``) is read from 
 broker at scrape time with a short socket timeout, so a silent Redis never hangs a scrape; with
 no Redis broker (or when it does not answer) the gauge is absent.
 
+Each Celery worker records its heartbeat in a Redis hash on the broker (at most every 15 s, from
+Celery's ``heartbeat_sent`` signal); ``/metrics`` exports them at scrape time as
+``mlpaygrade_celery_worker_last_heartbeat_timestamp_seconds{worker}``, which the
+``CeleryWorkerHeartbeatMissing`` alert watches.
+
 Task outcomes (``mlpaygrade_celery_tasks_total``) are counted in the process that runs the task:
 inline tasks in a web process are in ``/metrics``; a Celery worker's own counts are only visible
 if that worker's metrics are exported too.
@@ -25,8 +30,12 @@ if that worker's metrics are exported too.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hmac
 import logging
+import time
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -46,7 +55,8 @@ KOMBU_PRIORITY_STEPS = (3, 6, 9)
 
 PREDICTIONS = Counter(
     "mlpaygrade_predictions",
-    "Predictions stored, by answering model version, experiment arm and channel.",
+    "Predictions stored, by answering model version, experiment arm (<experiment>:<arm id>) and "
+    "channel.",
     ["model_version", "experiment_arm", "channel"],
 )
 PREDICTION_LATENCY = Histogram(
@@ -68,6 +78,10 @@ MODEL_INTEGRITY_FAILURES = Counter(
     "mlpaygrade_model_integrity_failures",
     "Model artifacts refused because they failed their sha256 integrity check.",
 )
+EXPOSURES_NOT_SENT = Counter(
+    "mlpaygrade_experiment_exposures_not_sent",
+    "Experiment exposures not sent to the broker (refused or backing off); reconciled later.",
+)
 CELERY_TASKS = Counter(
     "mlpaygrade_celery_tasks",
     "Celery task outcomes, by task name and state (success, failure, retry).",
@@ -75,11 +89,31 @@ CELERY_TASKS = Counter(
 )
 
 
+# False while the start-up warm-up answers predictions it rolls back (portal/warmup.py): they
+# were never stored, so they are not counted; their label sets are still created (at 0).
+_counting: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "mlpaygrade_counting", default=True
+)
+
+
+@contextlib.contextmanager
+def uncounted() -> Iterator[None]:
+    """Predictions served inside this block are not counted (their effects are rolled back)."""
+    reset = _counting.set(False)
+    try:
+        yield
+    finally:
+        _counting.reset(reset)
+
+
 def prediction_served(served, *, channel: str, latency_ms: float) -> None:
     """One stored prediction: ``served`` is the ``mlmodel.services.ServedPrediction``."""
-    arm = served.experiment_arm or ""
-    PREDICTIONS.labels(str(served.model_version_number), arm, channel).inc()
-    PREDICTION_LATENCY.labels(channel).observe(latency_ms / 1000)
+    arm = f"{served.experiment_id}:{served.arm_id}" if served.arm_id is not None else ""
+    predictions = PREDICTIONS.labels(str(served.model_version_number), arm, channel)
+    latency = PREDICTION_LATENCY.labels(channel)
+    if _counting.get():
+        predictions.inc()
+        latency.observe(latency_ms / 1000)
 
 
 def feedback_saved(*, created: bool) -> None:
@@ -163,10 +197,138 @@ class CeleryQueueCollector:
         yield family
 
 
-# Its own registry: the scrape-time gauge is appended to what django-prometheus exports (the
+# --- Celery worker heartbeats, written by the workers and read at scrape time ----------------
+#
+# A worker's event heartbeat (Celery's ``heartbeat_sent`` signal, every 2 s by default, and once
+# when it comes online) records the time in a Redis hash on the broker, at most every
+# HEARTBEAT_RECORD_SECONDS: field = the worker's node name, value = a Unix timestamp. /metrics,
+# answered by a web process, exports one gauge per worker from that hash, so the
+# CeleryWorkerHeartbeatMissing alert sees a worker that stopped or lost the broker go stale.
+
+HEARTBEAT_HASH_SUFFIX = "celery:worker-heartbeats"
+HEARTBEAT_RECORD_SECONDS = 15.0
+DEFAULT_KEY_PREFIX = "mlpaygrade"
+# A worker silent this long is gone (renamed, scaled down): its field is deleted at a scrape.
+HEARTBEAT_FORGET_SECONDS = 24 * 60 * 60
+_last_heartbeat_recorded: dict[str, float] = {}
+
+
+def heartbeat_hash_key() -> str:
+    """One hash per installation sharing a Redis (the cache's key prefix names it)."""
+    prefix = settings.CACHES["default"].get("KEY_PREFIX") or DEFAULT_KEY_PREFIX
+    return f"{prefix}:{HEARTBEAT_HASH_SUFFIX}"
+
+
+def worker_heartbeat_record(*, worker: str, now: float | None = None) -> bool:
+    """Record that ``worker`` is alive now, unless it did so less than HEARTBEAT_RECORD_SECONDS
+    ago; returns whether it wrote. Never raises: a broker that does not answer is the broker's
+    problem, which the worker itself reports; the heartbeat simply goes stale."""
+    url = settings.CELERY_BROKER_URL or ""
+    if not url.startswith(REDIS_SCHEMES):
+        return False
+    now = time.time() if now is None else now
+    last = _last_heartbeat_recorded.get(worker)
+    if last is not None and now - last < HEARTBEAT_RECORD_SECONDS:
+        return False
+    # Also after a failure: a broker that is down is tried again (and logged) every interval,
+    # not on every 2-second heartbeat.
+    _last_heartbeat_recorded[worker] = now
+    try:
+        _redis_client(url).hset(heartbeat_hash_key(), worker, repr(now))
+    except Exception:
+        logger.warning("could not record the worker heartbeat on the broker", exc_info=True)
+        return False
+    return True
+
+
+def _on_heartbeat_sent(sender=None, **kwargs) -> None:
+    worker = getattr(getattr(sender, "eventer", None), "hostname", None)
+    if worker:
+        worker_heartbeat_record(worker=str(worker))
+
+
+def connect_worker_signals() -> None:
+    """Record each worker's heartbeats on the broker (idempotent)."""
+    from celery.signals import heartbeat_sent
+
+    heartbeat_sent.connect(_on_heartbeat_sent, weak=False, dispatch_uid="mlpaygrade-heartbeat")
+
+
+class CeleryWorkerHeartbeatCollector:
+    """``mlpaygrade_celery_worker_last_heartbeat_timestamp_seconds{worker}``: when each worker
+    last recorded a heartbeat. Absent without a Redis broker or when it does not answer."""
+
+    def describe(self):
+        return []  # collected at scrape time only
+
+    def collect(self):
+        url = settings.CELERY_BROKER_URL or ""
+        if not url.startswith(REDIS_SCHEMES):
+            return
+        try:
+            client = _redis_client(url)
+            key = heartbeat_hash_key()
+            beats = client.hgetall(key)
+            now = time.time()
+            forgotten = [
+                worker
+                for worker, stamp in beats.items()
+                if now - _timestamp(stamp) > HEARTBEAT_FORGET_SECONDS
+            ]
+            if forgotten:
+                client.hdel(key, *forgotten)
+        except Exception:
+            logger.warning("could not read the worker heartbeats from the broker", exc_info=True)
+            return
+        family = GaugeMetricFamily(
+            "mlpaygrade_celery_worker_last_heartbeat_timestamp_seconds",
+            "Unix time of each Celery worker's last recorded heartbeat (read from the broker).",
+            labels=["worker"],
+        )
+        for worker, stamp in sorted(beats.items()):
+            if worker not in forgotten:
+                family.add_metric([worker.decode(errors="replace")], _timestamp(stamp))
+        yield family
+
+
+def _timestamp(stamp: bytes) -> float:
+    try:
+        return float(stamp)
+    except ValueError:
+        return 0.0  # not ours: reported as the epoch (stale), then forgotten
+
+
+# Its own registry: the scrape-time gauges are appended to what django-prometheus exports (the
 # process's registry, or the sum of all workers in multiprocess mode), never exported twice.
+class ExperimentSrmCollector:
+    """``mlpaygrade_experiment_srm_flag{experiment}``: 1 while the running experiment's split
+    is mismatched, as the rollup task last judged it (read from the cache, no query here)."""
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        from mlmodel.rollout.metrics import srm_flags
+
+        try:
+            flags = srm_flags()
+        except Exception:
+            logger.warning("could not read the experiment SRM flags", exc_info=True)
+            return
+        family = GaugeMetricFamily(
+            "mlpaygrade_experiment_srm_flag",
+            "1 when the running experiment's observed split does not match its weights.",
+            labels=["experiment"],
+        )
+        for experiment, flag in flags.items():
+            family.add_metric([str(experiment)], flag)
+        yield family
+
+
 SCRAPE_TIME_REGISTRY = CollectorRegistry(auto_describe=False)
 SCRAPE_TIME_REGISTRY.register(CeleryQueueCollector())
+SCRAPE_TIME_REGISTRY.register(CeleryWorkerHeartbeatCollector())
+SCRAPE_TIME_REGISTRY.register(ExperimentSrmCollector())
 
 
 # --- The protected /metrics view --------------------------------------------------------------

@@ -223,6 +223,102 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
 }
 
+# --- Experiments and rollout (mlmodel.rollout) ------------------------------------------------
+# After the broker refuses an exposure message, web processes stop sending them for this long
+# (a request never waits on a dead broker); the reconciliation sweep records them afterwards.
+EXPOSURE_BROKER_BACKOFF_SECONDS = env.float("EXPOSURE_BROKER_BACKOFF_SECONDS", default=30.0)
+# Each web process sends at most one "record the exposures" message per interval; the worker
+# records every pending exposure in bulk (and the message runs twice the interval later).
+EXPOSURE_SEND_INTERVAL_SECONDS = env.float("EXPOSURE_SEND_INTERVAL_SECONDS", default=0.5)
+# Beat: exposures older than the grace period whose message never arrived are recorded.
+EXPERIMENT_RECONCILE_SECONDS = env.float("EXPERIMENT_RECONCILE_SECONDS", default=60.0)
+EXPERIMENT_RECONCILE_GRACE_SECONDS = env.float("EXPERIMENT_RECONCILE_GRACE_SECONDS", default=60.0)
+EXPERIMENT_RECONCILE_BATCH = env.int("EXPERIMENT_RECONCILE_BATCH", default=5_000)
+# Beat: the dashboard's daily rollup is rebuilt for the last ROLLUP_DAYS days (and any day
+# whose feedback changed) every ROLLUP_INTERVAL_SECONDS.
+ROLLUP_INTERVAL_SECONDS = env.float("ROLLUP_INTERVAL_SECONDS", default=60.0)
+ROLLUP_DAYS = env.int("ROLLUP_DAYS", default=2)
+# Sample-ratio mismatch: flagged at p < SRM_ALPHA once SRM_MIN_UNITS units are recorded.
+SRM_ALPHA = env.float("SRM_ALPHA", default=0.001)
+SRM_MIN_UNITS = env.int("SRM_MIN_UNITS", default=100)
+# Input drift: population stability index per feature above this is flagged.
+DRIFT_PSI_THRESHOLD = env.float("DRIFT_PSI_THRESHOLD", default=0.2)
+# Guardrails (off by default): a staged ramp of the challenger's weight, held or rolled back
+# when its feedback MAE is worse than the champion's by more than the fraction, its error rate
+# is higher by more than the margin, or SRM fires. Every step is an audit event.
+GUARDRAILS_ENABLED = env.bool("GUARDRAILS_ENABLED", default=False)
+GUARDRAILS_INTERVAL_SECONDS = env.float("GUARDRAILS_INTERVAL_SECONDS", default=300.0)
+GUARDRAILS_RAMP_STEPS = [
+    int(step) for step in env.list("GUARDRAILS_RAMP_STEPS", default=["5", "25", "50", "100"])
+]
+GUARDRAILS_STEP_MIN_SECONDS = env.float("GUARDRAILS_STEP_MIN_SECONDS", default=3_600.0)
+GUARDRAILS_STEP_MIN_ACTUALS = env.int("GUARDRAILS_STEP_MIN_ACTUALS", default=30)
+GUARDRAILS_MAX_MAE_REGRESSION = env.float("GUARDRAILS_MAX_MAE_REGRESSION", default=0.05)
+GUARDRAILS_MAX_ERROR_RATE_INCREASE = env.float("GUARDRAILS_MAX_ERROR_RATE_INCREASE", default=0.01)
+if (
+    not GUARDRAILS_RAMP_STEPS
+    or sorted(GUARDRAILS_RAMP_STEPS) != GUARDRAILS_RAMP_STEPS
+    or not all(1 <= step <= 100 for step in GUARDRAILS_RAMP_STEPS)
+):
+    raise ImproperlyConfigured(
+        "GUARDRAILS_RAMP_STEPS must be increasing percentages from 1 to 100, e.g. 5,25,50,100."
+    )
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "reconcile-experiment-exposures": {
+            "task": "predictions.prediction_exposures_reconcile_task",
+            "schedule": EXPERIMENT_RECONCILE_SECONDS,
+        },
+        "refresh-experiment-rollup": {
+            "task": "mlmodel.rollout.arm_daily_stats_refresh_task",
+            "schedule": ROLLUP_INTERVAL_SECONDS,
+        },
+        "experiment-guardrails": {
+            "task": "mlmodel.rollout.guardrails_run_task",
+            "schedule": GUARDRAILS_INTERVAL_SECONDS,
+        },
+    }
+)
+
+# --- Retraining runs (mlmodel.training_runs, issue 9) ----------------------------------------
+# Celery beat starts a run every TRAINING_SCHEDULE_SECONDS (weekly by default; 0 = never).
+TRAINING_SCHEDULE_SECONDS = env.float("TRAINING_SCHEDULE_SECONDS", default=7 * 24 * 60 * 60.0)
+if TRAINING_SCHEDULE_SECONDS > 0:
+    CELERY_BEAT_SCHEDULE["scheduled-training-run"] = {
+        "task": "mlmodel.training_run_scheduled_task",
+        "schedule": TRAINING_SCHEDULE_SECONDS,
+    }
+# One run at a time: a Redis lock its worker renews; it expires this long after a worker died.
+TRAINING_LOCK_SECONDS = env.float("TRAINING_LOCK_SECONDS", default=120.0)
+# Gates: fewer approved rows fail the run; a candidate whose MAE is more than this fraction
+# worse than the champion's on the same held-out rows, or whose held-out interval coverage is
+# outside the range, is stored but marked "did not pass".
+TRAINING_MIN_ROWS = env.int("TRAINING_MIN_ROWS", default=1_000)
+TRAINING_GATE_MAX_MAE_REGRESSION = env.float("TRAINING_GATE_MAX_MAE_REGRESSION", default=0.02)
+TRAINING_GATE_COVERAGE_RANGE = tuple(
+    env.list("TRAINING_GATE_COVERAGE_RANGE", cast=float, default=[0.85, 0.95])
+)
+# Activation policy, off (0) by default: a candidate that passed its gates, improves MAE by at
+# least TRAINING_POLICY_MIN_MAE_IMPROVEMENT and keeps coverage in the range starts an experiment
+# (champion vs candidate) at this percent of traffic, through the rollout service.
+TRAINING_POLICY_EXPERIMENT_WEIGHT = env.int("TRAINING_POLICY_EXPERIMENT_WEIGHT", default=0)
+TRAINING_POLICY_MIN_MAE_IMPROVEMENT = env.float("TRAINING_POLICY_MIN_MAE_IMPROVEMENT", default=0.01)
+TRAINING_POLICY_COVERAGE_RANGE = tuple(
+    env.list("TRAINING_POLICY_COVERAGE_RANGE", cast=float, default=[0.88, 0.92])
+)
+for _name in ("TRAINING_GATE_COVERAGE_RANGE", "TRAINING_POLICY_COVERAGE_RANGE"):
+    _low_high = vars()[_name]
+    if len(_low_high) != 2 or not 0.0 <= _low_high[0] <= _low_high[1] <= 1.0:
+        raise ImproperlyConfigured(f"{_name} must be two fractions 'low,high' with low <= high.")
+if TRAINING_LOCK_SECONDS <= 0 or not 0 <= TRAINING_POLICY_EXPERIMENT_WEIGHT < 100:
+    raise ImproperlyConfigured(
+        "TRAINING_LOCK_SECONDS must be above 0 and TRAINING_POLICY_EXPERIMENT_WEIGHT a percent "
+        "in 0..99 (0 = off)."
+    )
+# Feedback salaries wait for a staff review before they train a model; auto-approval of
+# plausible values is a setting, off: sign-up is open, so fakes would poison the next model.
+FEEDBACK_AUTO_APPROVE = env.bool("FEEDBACK_AUTO_APPROVE", default=False)
+
 # --- Auth and accounts ------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -339,6 +435,34 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Operations without an explicit tag are tagged by the segment after /api/v1/ ("models").
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "TAGS": [
+        {
+            "name": "predictions",
+            "description": "Salary estimates: one profile, your history, and batch CSV files "
+            "(their estimates are in each job's result file).",
+        },
+        {
+            "name": "feedback",
+            "description": "Tell us the real salary and how good an estimate was; it becomes "
+            "reviewed training data.",
+        },
+        {
+            "name": "auth",
+            "description": "API tokens (created with a password, shown once) and who the "
+            "request authenticates as.",
+        },
+        {
+            "name": "rollout",
+            "description": "Staff: model versions, experiments (champion against challengers), "
+            "promotion, rollback and the audit log.",
+        },
+        {
+            "name": "training",
+            "description": "Staff: start a retraining run and follow its progress.",
+        },
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

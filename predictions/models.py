@@ -8,12 +8,21 @@ from django.db import models
 from portal.jobs.models import Job, JobStatus
 
 # JobStatus is the batch job's status too; doors (views, serializers) import it from here.
-__all__ = ["BatchJob", "Channel", "JobStatus", "Prediction"]
+__all__ = ["BatchJob", "Channel", "JobStatus", "Prediction", "ShadowPrediction", "TitleMatch"]
 
 
 class Channel(models.TextChoices):
     WEB = "web", "Web form"
     API = "api", "API"
+
+
+class TitleMatch(models.TextChoices):
+    """How the model read the job title (``mlmodel.core.taxonomy.MATCH_KINDS``)."""
+
+    EXACT = "exact", "A title in the data"
+    NORMALISED = "normalised", "A title in the data, spelled differently"
+    FAMILY_RULE = "family_rule", "Not in the data: estimated from its job family"
+    UNKNOWN = "unknown", "Not recognised"
 
 
 class Prediction(models.Model):
@@ -35,12 +44,28 @@ class Prediction(models.Model):
     model_version = models.ForeignKey(
         "mlmodel.ModelVersion", on_delete=models.PROTECT, related_name="predictions"
     )
-    experiment_arm = models.CharField(
-        max_length=32, blank=True, help_text="A/B assignment, once experiments run."
+    experiment = models.ForeignKey(
+        "mlmodel.Experiment", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    arm = models.ForeignKey(
+        "mlmodel.ExperimentArm", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    experiment_phase = models.PositiveIntegerField(null=True, blank=True)
+    experiment_slot = models.PositiveSmallIntegerField(null=True, blank=True)
+    exposure_recorded_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the worker recorded this exposure (the reconciliation sweep fills gaps).",
     )
     latency_ms = models.FloatField()
     request_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    title_match = models.CharField(
+        max_length=16,
+        choices=TitleMatch.choices,
+        blank=True,
+        help_text="How the job title was read (empty: answered before this was recorded).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -49,10 +74,40 @@ class Prediction(models.Model):
         indexes = [
             models.Index(fields=["user", "-created_at", "-id"], name="prediction_user_recent_idx"),
             models.Index(fields=["model_version", "created_at"]),
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(experiment__isnull=False, exposure_recorded_at__isnull=True),
+                name="prediction_exposure_todo_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"#{self.pk} ${self.estimate_usd:,} (v{self.model_version_id})"
+
+
+class ShadowPrediction(models.Model):
+    """A shadow arm's answer to a stored prediction's inputs: kept beside it, never shown."""
+
+    prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, related_name="shadows")
+    arm = models.ForeignKey("mlmodel.ExperimentArm", on_delete=models.PROTECT, related_name="+")
+    model_version = models.ForeignKey(
+        "mlmodel.ModelVersion", on_delete=models.PROTECT, related_name="+"
+    )
+    estimate_usd = models.PositiveIntegerField()
+    interval_low_usd = models.PositiveIntegerField()
+    interval_high_usd = models.PositiveIntegerField()
+    latency_ms = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["prediction", "model_version"], name="one_shadow_per_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"shadow v{self.model_version_id} of #{self.prediction_id}"
 
 
 class BatchJob(Job):

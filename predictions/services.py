@@ -6,6 +6,7 @@ one transaction: a prediction is only ever shown to a user after its row exists.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import time
@@ -22,7 +23,9 @@ from mlmodel.core.profile import SalaryProfile
 from mlmodel.models import ModelVersion
 from mlmodel.services import ServedPrediction
 from portal import metrics
+from portal.celery import app as celery_app
 from portal.exceptions import InvalidInput, PayloadTooLarge, ServiceError, Unavailable
+from portal.jobs.enqueue import enqueue_on_commit
 from portal.jobs.models import FULL_PERCENT
 from portal.jobs.services import (
     job_enqueue,
@@ -33,7 +36,7 @@ from portal.jobs.services import (
     job_succeed,
 )
 from predictions import batch, rules
-from predictions.models import BatchJob, Channel, JobStatus, Prediction
+from predictions.models import BatchJob, Channel, JobStatus, Prediction, ShadowPrediction
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +62,13 @@ REQUEST_ID_MAX_LENGTH = Prediction._meta.get_field("request_id").max_length
 JOB_QUEUE_FAILED_MESSAGE = BatchJob.queue_refused_message
 
 
-def subject_key_for(*, user, api_token=None) -> str:
-    """Who is asking, for sticky A/B assignment: the token for API clients, else the user."""
-    if api_token is not None:
-        return f"token:{api_token.pk}"
-    return f"user:{user.pk}"
+UNIT_PREFIX = "user:"
+
+
+def unit_for(*, user) -> str:
+    """The experiment unit: the person, so one user sees one version on the web form, through
+    any of their API tokens and in batch files alike."""
+    return f"{UNIT_PREFIX}{user.pk}"
 
 
 def _contributions_json(contributions: Sequence[Mapping[str, object]]) -> list[dict[str, object]]:
@@ -87,9 +92,7 @@ def prediction_create(
     if channel not in Channel.values:
         raise ValueError(f"unknown channel {channel!r}")
     started = time.perf_counter()
-    served = mlmodel_services.predict(
-        profile, subject_key=subject_key_for(user=user, api_token=api_token)
-    )
+    served = mlmodel_services.predict(profile, unit=unit_for(user=user))
     latency_ms = (time.perf_counter() - started) * MILLISECONDS
     try:
         prediction = _store_prediction(
@@ -105,6 +108,8 @@ def prediction_create(
         logger.exception("could not store a prediction; the answer is withheld")
         raise Unavailable(PREDICTION_NOT_STORED_MESSAGE) from exc
     metrics.prediction_served(served, channel=channel, latency_ms=latency_ms)
+    if served.experiment_id is not None:
+        exposure_enqueue(prediction_id=prediction.pk)
     logger.info(
         "prediction stored",
         extra={
@@ -140,9 +145,13 @@ def _store_prediction(
         interval_level=served.interval_level,
         contributions=_contributions_json(served.contributions),
         model_version_id=served.model_version_id,
-        experiment_arm=served.experiment_arm or "",
+        experiment_id=served.experiment_id,
+        arm_id=served.arm_id,
+        experiment_phase=served.experiment_phase,
+        experiment_slot=served.experiment_slot,
         latency_ms=latency_ms,
         request_id=request_id[:REQUEST_ID_MAX_LENGTH],
+        title_match=served.title_match,
     )
     prediction.model_version = _served_model_version(served)
     return prediction
@@ -190,9 +199,7 @@ def _version_number(model_version_id: int) -> int:
     return ModelVersion.objects.filter(pk=model_version_id).values_list("version", flat=True).get()
 
 
-def _predict_chunk(
-    chunk: list[batch.BatchRow], outcome: _BatchOutcome, *, subject_key: str
-) -> None:
+def _predict_chunk(chunk: list[batch.BatchRow], outcome: _BatchOutcome, *, unit: str) -> None:
     """One vectorised model call for the chunk's valid rows; every row is written, in order.
 
     The first call picks the version (sticky A/B arm of the subject); later chunks of the same
@@ -203,7 +210,7 @@ def _predict_chunk(
     if valid:
         version_id, rows = mlmodel_services.predict_many(
             [row.profile for row in valid],
-            subject_key=subject_key,
+            unit=unit,
             version=outcome.model_version_number,
         )
         if outcome.model_version_id is None:
@@ -225,6 +232,8 @@ def _predict_chunk(
                 interval_high_usd=int(answer["interval_high_usd"]),
                 interval_level=float(answer["interval_level"]),
                 model_version=outcome.model_version_number,
+                title_match=str(answer.get("title_match", "")),
+                title_treated_as=str(answer.get("title_treated_as", "")),
             ),
         )
 
@@ -255,7 +264,7 @@ def batch_job_create(*, user, file_name: str, data: bytes, api_token=None) -> Ba
     except batch.BatchFileError as exc:
         raise _file_error(exc) from None
     name = _clean_file_name(file_name)
-    subject_key = subject_key_for(user=user, api_token=api_token)
+    unit = unit_for(user=user)
     if table.row_count > settings.BATCH_SYNC_MAX_ROWS:
         with transaction.atomic():
             job = BatchJob.objects.create(
@@ -279,7 +288,7 @@ def batch_job_create(*, user, file_name: str, data: bytes, api_token=None) -> Ba
     started_at = timezone.now()
     outcome = _BatchOutcome(writer=batch.ResultWriter(table.columns))
     for chunk in _chunks(batch.parse_rows(table), table.row_count):
-        _predict_chunk(chunk, outcome, subject_key=subject_key)
+        _predict_chunk(chunk, outcome, unit=unit)
     with transaction.atomic():
         job = BatchJob.objects.create(
             user=user,
@@ -352,11 +361,11 @@ def _percent_done(rows_done: int, row_count: int) -> int:
 
 def _run_claimed_job(job: BatchJob) -> None:
     table = batch.read_table(bytes(job.input_csv), max_rows=settings.BATCH_MAX_ROWS)
-    subject_key = subject_key_for(user=job.user, api_token=job.api_token)
+    unit = unit_for(user=job.user)
     outcome = _BatchOutcome(writer=batch.ResultWriter(table.columns))
     rows_done = 0
     for chunk in _chunks(batch.parse_rows(table), BATCH_CHUNK_ROWS):
-        _predict_chunk(chunk, outcome, subject_key=subject_key)
+        _predict_chunk(chunk, outcome, unit=unit)
         rows_done += len(chunk)
         still_running = job_progress(
             job=job,
@@ -395,3 +404,187 @@ def _run_claimed_job(job: BatchJob) -> None:
             "errors": outcome.error_count,
         },
     )
+
+
+# --- Experiment exposures and shadow scoring -------------------------------------------------
+# Sent after predictions answered inside an experiment; predictions.tasks registers it.
+EXPOSURE_TASK = "predictions.prediction_exposures_record_task"
+EXPOSURE_BATCH = 500
+
+
+class _ExposureSender:
+    """Sends at most one "record the exposures" message per process per interval.
+
+    Each message makes the worker record every pending exposure in bulk, so a burst of
+    predictions costs one message and one bulk write, not one of each per answer: the worker
+    shares the machine's cores with the web processes. The message is delayed by twice the
+    interval, so the predictions of its window are committed when it runs. After the broker
+    refused a message nothing is sent for ``EXPOSURE_BROKER_BACKOFF_SECONDS`` (a request never
+    waits on a dead broker); the reconciliation sweep records what was left.
+    """
+
+    def __init__(self) -> None:
+        self.next_send = 0.0
+        self.open_until = 0.0
+
+    def send_if_due(self) -> None:
+        now = time.monotonic()
+        if now < self.open_until:
+            metrics.EXPOSURES_NOT_SENT.inc()
+            return
+        interval = float(settings.EXPOSURE_SEND_INTERVAL_SECONDS)
+        if celery_app.conf.task_always_eager:
+            interval = 0.0  # no broker: the task runs here, now, for this prediction
+        if now < self.next_send:
+            return  # the message already sent for this window will record this one too
+        self.next_send = now + interval
+        enqueue_on_commit(EXPOSURE_TASK, kwargs={}, countdown=2 * interval, on_refused=self.trip)
+
+    def trip(self) -> None:
+        self.open_until = time.monotonic() + float(settings.EXPOSURE_BROKER_BACKOFF_SECONDS)
+        self.next_send = 0.0
+        metrics.EXPOSURES_NOT_SENT.inc()
+        logger.warning(
+            "the broker refused an exposure message; not sending any for %ss (the "
+            "reconciliation sweep records them)",
+            settings.EXPOSURE_BROKER_BACKOFF_SECONDS,
+        )
+
+
+_sender = _ExposureSender()
+
+
+def _send_exposures() -> None:
+    try:
+        _sender.send_if_due()
+    except Exception:  # an eager-mode task error must not lose an answered prediction
+        logger.exception("recording exposures failed; the reconciliation sweep retries them")
+
+
+def exposure_enqueue(*, prediction_id: int) -> None:
+    """Once this prediction is committed, make sure a worker will record its exposure (and a
+    rolled-back one, such as the start-up warm-up's, sends nothing)."""
+    transaction.on_commit(_send_exposures)
+
+
+def _shadow_rows(predictions: Sequence[Prediction]) -> list[ShadowPrediction]:
+    """Each shadow arm's answers to the stored inputs, one vectorised call per arm."""
+    from mlmodel.core.profile import parse_profile
+    from mlmodel.models import ArmRole, ExperimentArm
+
+    by_experiment: dict[int, list[Prediction]] = {}
+    for prediction in predictions:
+        by_experiment.setdefault(prediction.experiment_id, []).append(prediction)
+    rows: list[ShadowPrediction] = []
+    for experiment_id, served in by_experiment.items():
+        arms = ExperimentArm.objects.filter(
+            experiment_id=experiment_id, role=ArmRole.SHADOW
+        ).values_list("id", "model_version_id")
+        profiles = [parse_profile(prediction.inputs) for prediction in served]
+        for arm_id, model_version_id in arms:
+            started = time.perf_counter()
+            try:
+                _version, answers = mlmodel_services.predict_many(
+                    profiles, version_id=model_version_id
+                )
+            except ServiceError as exc:
+                logger.exception("shadow v%s failed to answer", model_version_id)
+                mlmodel_services.serving_error_record(
+                    model_version_id=model_version_id, arm_id=arm_id, kind=type(exc).__name__
+                )
+                continue
+            latency_ms = (time.perf_counter() - started) * MILLISECONDS / max(len(served), 1)
+            rows.extend(
+                ShadowPrediction(
+                    prediction_id=prediction.pk,
+                    arm_id=arm_id,
+                    model_version_id=model_version_id,
+                    estimate_usd=answer["estimate_usd"],
+                    interval_low_usd=answer["interval_low_usd"],
+                    interval_high_usd=answer["interval_high_usd"],
+                    latency_ms=latency_ms,
+                )
+                for prediction, answer in zip(served, answers, strict=True)
+            )
+    return rows
+
+
+def prediction_exposures_record(
+    *,
+    limit: int = EXPOSURE_BATCH,
+    older_than_seconds: float = 0.0,
+    prediction_ids: Sequence[int] | None = None,
+) -> int:
+    """Record the assignments behind pending predictions and their shadow answers, in bulk.
+
+    One transaction claims up to ``limit`` predictions (``FOR UPDATE SKIP LOCKED``, so two
+    workers never take the same ones), marks them recorded, upserts one assignment per unit
+    with its exposure count and stores the shadow answers: a redelivered message, a second
+    worker and the reconciliation sweep can neither count an exposure twice nor lose one.
+    Returns how many predictions were recorded.
+    """
+    from mlmodel.rollout.services import Exposure, assignments_record
+
+    cutoff = timezone.now() - datetime.timedelta(seconds=older_than_seconds)
+    with transaction.atomic():
+        pending = Prediction.objects.filter(
+            experiment__isnull=False, exposure_recorded_at__isnull=True, created_at__lte=cutoff
+        )
+        if prediction_ids is not None:
+            pending = pending.filter(pk__in=list(prediction_ids))
+        claimed = list(
+            pending.select_for_update(skip_locked=True)
+            .order_by("id")
+            .only(
+                "id",
+                "user_id",
+                "inputs",
+                "experiment_id",
+                "experiment_phase",
+                "experiment_slot",
+                "arm_id",
+                "model_version_id",
+                "created_at",
+            )[:limit]
+        )
+        if not claimed:
+            return 0
+        Prediction.objects.filter(pk__in=[p.pk for p in claimed]).update(
+            exposure_recorded_at=timezone.now()
+        )
+        assignments_record(
+            exposures=[
+                Exposure(
+                    experiment_id=p.experiment_id,
+                    phase=p.experiment_phase,
+                    unit=f"{UNIT_PREFIX}{p.user_id}",
+                    slot=p.experiment_slot,
+                    arm_id=p.arm_id,
+                    model_version_id=p.model_version_id,
+                    at=p.created_at,
+                )
+                for p in claimed
+            ]
+        )
+        ShadowPrediction.objects.bulk_create(_shadow_rows(claimed), ignore_conflicts=True)
+    return len(claimed)
+
+
+def prediction_record_exposure(*, prediction_id: int) -> bool:
+    """Record one prediction's exposure (False when it was recorded already)."""
+    return prediction_exposures_record(prediction_ids=[prediction_id]) == 1
+
+
+def prediction_exposures_reconcile(*, older_than_seconds: float, limit: int) -> int:
+    """Record exposures no message recorded (broker or worker down); returns how many."""
+    recorded = total = 0
+    while total < limit:
+        recorded = prediction_exposures_record(
+            limit=min(EXPOSURE_BATCH, limit - total), older_than_seconds=older_than_seconds
+        )
+        if not recorded:
+            break
+        total += recorded
+    if total:
+        logger.info("reconciliation recorded %s missing exposures", total)
+    return total

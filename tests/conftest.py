@@ -97,6 +97,35 @@ def api_client(api_token_key):
     return client
 
 
+@pytest.fixture
+def staff_user(django_user_model, password):
+    return django_user_model.objects.create_user(
+        username="sam-staff",
+        email="sam@example.com",
+        password=password,
+        is_staff=True,
+        is_superuser=True,
+    )
+
+
+@pytest.fixture
+def staff_client(staff_user):
+    """A DRF client signed in (session) as a staff superuser."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_login(staff_user)
+    return client
+
+
+def start_experiment_of(arms: list[dict], *, name: str = "test experiment", actor=None):
+    """Draft and start an experiment of the champion plus ``arms`` (rollout services)."""
+    from mlmodel.rollout.services import experiment_create, experiment_start
+
+    experiment = experiment_create(name=name, arms=arms, actor=actor)
+    return experiment_start(experiment_id=experiment.pk, actor=actor)
+
+
 def _test_database_url() -> str:
     db = settings.DATABASES["default"]
     auth = db.get("USER") or "postgres"

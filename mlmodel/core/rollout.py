@@ -1,101 +1,99 @@
-"""Which active model version answers a request when several share the traffic.
+"""Which experiment arm a unit gets: a stable hash into slots and a persisted slot map.
 
-Assignment is a pure function of the subject (``"user:12"``, ``"token:5"``) and the set of
-versions in the experiment, so a user keeps the same arm on every request and in every process
-without any shared state. The set of versions salts the hash: a new experiment reshuffles users,
-while ramping shares up or down within one experiment keeps most of them where they were
-(arms are laid out in version order, the newest last, so growing its share only moves users
-into it). Recording the assignment (for A/B analysis) is the caller's job.
+A unit (``"user:12"``) hashes, with the experiment phase's seed, into one of ``SLOTS`` slots::
+
+    slot = int.from_bytes(sha256(f"{HASH_VERSION}:{seed}:{unit}")[:8], "big") % SLOTS
+
+The slot map (``SLOTS`` arm ids, stored with the experiment) says which arm owns each slot. A
+new phase lays the arms out in contiguous runs (the hash spreads units uniformly, so runs are
+as good as any layout); every later change of weights goes through :func:`rebalance_slot_map`,
+which moves the fewest slots that meet the new weights and only from shrinking arms into
+growing ones. So 50/50 -> 40/60 moves 10 % of units, all into the growing arm, and adding a
+challenger takes slots from the others without moving anyone between them. Changing the seed
+(a new phase, "re-randomize") reshuffles everyone; nothing else does.
+
+Pure arithmetic: the request path reads the slot from the hash and the cached map, with no I/O.
 """
 
 from __future__ import annotations
 
 import hashlib
-import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Mapping, Sequence
 
-BUCKETS = 10_000
+SLOTS = 10_000
+HASH_VERSION = "mlpaygrade-slot/1"
+HASH_BYTES = 8
 PERCENT = 100
-ASSIGNMENT_HASH_PREFIX = "mlpaygrade-rollout/1"
-SINGLE_ARM = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Arm:
-    """One active version and the percent of traffic it should serve."""
-
-    version_id: int
-    version_number: int
-    traffic_share: int
-
-    @property
-    def label(self) -> str:
-        return f"v{self.version_number}"
+def unit_slot(unit: str, *, seed: str) -> int:
+    """The unit's slot in ``[0, SLOTS)`` for this seed; documented above, pinned by tests."""
+    digest = hashlib.sha256(f"{HASH_VERSION}:{seed}:{unit}".encode()).digest()
+    return int.from_bytes(digest[:HASH_BYTES], "big") % SLOTS
 
 
-@dataclass(frozen=True, slots=True)
-class Assignment:
-    version_id: int
-    experiment_arm: str
+def split_counts(total: int, weights: Sequence[int]) -> list[int]:
+    """Split ``total`` in proportion to ``weights`` (largest remainder; sums exactly).
 
-
-def experiment_key(arms: Sequence[Arm]) -> str:
-    """Names the experiment: the versions taking part, in version order."""
-    return "+".join(str(arm.version_number) for arm in sorted(arms, key=_arm_order))
-
-
-def subject_bucket(subject_key: str, *, experiment: str) -> int:
-    """A stable bucket in ``[0, BUCKETS)`` for this subject within this experiment."""
-    text = f"{ASSIGNMENT_HASH_PREFIX}:{experiment}:{subject_key}"
-    digest = hashlib.sha256(text.encode()).digest()
-    return int.from_bytes(digest[:8], "big") % BUCKETS
-
-
-def _arm_order(arm: Arm) -> tuple[int, int]:
-    return arm.version_number, arm.version_id
-
-
-def choose_arm(arms: Sequence[Arm], *, subject_key: str | None) -> Assignment:
-    """Pick the arm for one request: sticky per ``subject_key``, random when it is ``None``.
-
-    Shares are used as weights (normalised by their sum), so a set that does not add up to
-    100 — e.g. one arm failed to load — still routes every request somewhere.
+    All-zero weights split evenly, so a set whose weights vanished still routes somewhere.
     """
-    if not arms:
-        raise ValueError("choose_arm needs at least one arm")
-    if len(arms) == 1:
-        return Assignment(version_id=arms[0].version_id, experiment_arm=SINGLE_ARM)
-    ordered = sorted(arms, key=_arm_order)
-    weights = [max(arm.traffic_share, 0) for arm in ordered]
-    total = sum(weights)
-    if total == 0:
-        weights, total = [1] * len(ordered), len(ordered)
-    if subject_key is None:
-        bucket = secrets.randbelow(BUCKETS)
-    else:
-        bucket = subject_bucket(subject_key, experiment=experiment_key(ordered))
-    point = bucket * total / BUCKETS
-    cumulative = 0
-    for arm, weight in zip(ordered, weights, strict=True):
-        cumulative += weight
-        if point < cumulative:
-            return Assignment(version_id=arm.version_id, experiment_arm=arm.label)
-    last = ordered[-1]
-    return Assignment(version_id=last.version_id, experiment_arm=last.label)
-
-
-def split_traffic(total: int, weights: Sequence[int]) -> list[int]:
-    """Split ``total`` percent in proportion to ``weights`` (largest remainder; sums exactly)."""
     if not weights:
         return []
-    weights = [max(weight, 0) for weight in weights]
+    weights = [max(int(weight), 0) for weight in weights]
     if sum(weights) == 0:
         weights = [1] * len(weights)
     weight_sum = sum(weights)
     exact = [total * weight / weight_sum for weight in weights]
-    shares = [int(value) for value in exact]
-    by_remainder = sorted(range(len(exact)), key=lambda i: (shares[i] - exact[i], i))
-    for index in by_remainder[: total - sum(shares)]:
-        shares[index] += 1
-    return shares
+    counts = [int(value) for value in exact]
+    by_remainder = sorted(range(len(exact)), key=lambda i: (counts[i] - exact[i], i))
+    for index in by_remainder[: total - sum(counts)]:
+        counts[index] += 1
+    return counts
+
+
+def initial_slot_map(weights: Mapping[int, int]) -> list[int]:
+    """A fresh layout for a new phase: each arm (in the given order) a contiguous run."""
+    arm_ids = list(weights)
+    if not arm_ids:
+        raise ValueError("a slot map needs at least one arm")
+    counts = split_counts(SLOTS, [weights[arm_id] for arm_id in arm_ids])
+    slot_map: list[int] = []
+    for arm_id, count in zip(arm_ids, counts, strict=True):
+        slot_map.extend([arm_id] * count)
+    return slot_map
+
+
+def rebalance_slot_map(slot_map: Sequence[int], weights: Mapping[int, int]) -> list[int]:
+    """The slot map for new ``weights`` with the fewest slots moved.
+
+    Arms absent from ``weights`` (or weighted 0) give up all their slots. A shrinking arm gives
+    up its highest slots; the freed slots, lowest first, fill growing arms in ``weights`` order.
+    """
+    if len(slot_map) != SLOTS:
+        raise ValueError(f"a slot map has {SLOTS} slots, not {len(slot_map)}")
+    arm_ids = list(weights)
+    targets = dict(zip(arm_ids, split_counts(SLOTS, [weights[a] for a in arm_ids]), strict=True))
+    counts = Counter(slot_map)
+    keep = {arm_id: min(counts.get(arm_id, 0), targets[arm_id]) for arm_id in arm_ids}
+    kept: Counter[int] = Counter()
+    rebalanced: list[int | None] = [None] * SLOTS
+    for slot, arm_id in enumerate(slot_map):  # lowest slots are kept, highest are freed
+        if kept[arm_id] < keep.get(arm_id, 0):
+            kept[arm_id] += 1
+            rebalanced[slot] = arm_id
+    freed = iter(slot for slot, arm_id in enumerate(rebalanced) if arm_id is None)
+    for arm_id in arm_ids:
+        for _ in range(targets[arm_id] - keep[arm_id]):
+            rebalanced[next(freed)] = arm_id
+    return [arm_id for arm_id in rebalanced if arm_id is not None]
+
+
+def slot_map_counts(slot_map: Sequence[int]) -> dict[int, int]:
+    """Slots per arm id."""
+    return dict(Counter(slot_map))
+
+
+def moved_slots(before: Sequence[int], after: Sequence[int]) -> list[int]:
+    """The slots whose arm changed (their units must be re-recorded)."""
+    return [slot for slot, (old, new) in enumerate(zip(before, after, strict=True)) if old != new]

@@ -52,19 +52,24 @@ def enqueue_on_commit(
     kwargs: Mapping[str, object],
     task_id: str | None = None,
     on_refused: Callable[[], None] | None = None,
+    countdown: float | None = None,
 ) -> Enqueued:
     """Send task ``task_name(**kwargs)`` once the current transaction commits.
 
     ``task_id`` defaults to a fresh one, so a caller can store it before the task exists.
     Without ``on_refused`` a refusing broker raises at commit instead of passing unnoticed.
+    ``countdown`` delays the run by that many seconds (ignored when tasks run inline).
     """
     enqueued = Enqueued(task_name=task_name, task_id=task_id or uuid())
-    transaction.on_commit(partial(_send, enqueued, dict(kwargs), on_refused))
+    transaction.on_commit(partial(_send, enqueued, dict(kwargs), on_refused, countdown))
     return enqueued
 
 
 def _send(
-    enqueued: Enqueued, kwargs: dict[str, object], on_refused: Callable[[], None] | None
+    enqueued: Enqueued,
+    kwargs: dict[str, object],
+    on_refused: Callable[[], None] | None,
+    countdown: float | None = None,
 ) -> None:
     if celery_app.conf.task_always_eager:
         task = registered_task(enqueued.task_name)
@@ -72,7 +77,9 @@ def _send(
         task.apply_async(kwargs=kwargs, task_id=enqueued.task_id)
         return
     try:
-        celery_app.send_task(enqueued.task_name, kwargs=kwargs, task_id=enqueued.task_id)
+        celery_app.send_task(
+            enqueued.task_name, kwargs=kwargs, task_id=enqueued.task_id, countdown=countdown
+        )
     except OperationalError:
         enqueued.sent = False
         logger.exception(

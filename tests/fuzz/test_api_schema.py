@@ -126,7 +126,13 @@ def test_a_production_server_conforms_to_its_schema(
         "--header",
         f"Authorization: Token {api_token_key}",
         "--workers",
-        "1",
+        "2",
+        # Staff-only operations answer this user 403 whatever it sends; the in-process run
+        # above checks those answers against the schema.
+        "--exclude-tag",
+        "rollout",
+        "--exclude-tag",
+        "training",
         "--continue-on-failure",
     ]
 

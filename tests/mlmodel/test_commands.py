@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from mlmodel.core.profile import DATASET_COLUMNS
 from mlmodel.models import ImportBatch, ModelStatus, ModelVersion, SalaryRecord, SalarySource
-from mlmodel.services import model_version_activate
+from tests.conftest import start_experiment_of
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ def test_ensure_active_model_does_nothing_when_a_model_is_active(active_model_ve
     text = _ensure("--csv", "/nonexistent.csv")
 
     # then
-    assert "An active model exists: v1 (100%, DEMO)" in text
+    assert "An active model exists: v1 (DEMO)" in text
     assert ModelVersion.objects.count() == 1
 
 
@@ -61,20 +61,23 @@ def test_ensure_active_model_without_a_csv_trains_a_labelled_demo_model(fast_tra
     assert ImportBatch.objects.get().source == SalarySource.DEMO
 
 
-def test_active_models_api_lists_the_serving_versions(auth_client, register_version):
+def test_active_models_api_lists_the_serving_versions(staff_client, register_version):
     # given
     register_version(activate=True)
     register_version()
-    model_version_activate(version=2, traffic_share=25)
+    start_experiment_of([{"model_version": 2, "weight": 25}])
     register_version()
 
     # when
-    response = auth_client.get(ACTIVE_MODELS_URL)
+    response = staff_client.get(ACTIVE_MODELS_URL)
 
     # then
     assert response.status_code == 200
     body = response.json()
-    assert [(item["version"], item["traffic_share"]) for item in body] == [(1, 75), (2, 25)]
+    assert [(item["version"], item["role"], item["weight"]) for item in body] == [
+        (1, "champion", 75),
+        (2, "challenger", 25),
+    ]
     first = body[0]
     assert first["status"] == "active" and first["is_demo"] is True
     assert first["training_data"]["rows_raw"] == 3_000

@@ -11,7 +11,8 @@ from mlmodel import loading
 from mlmodel.core.profile import EXAMPLE_PROFILE, SalaryProfile
 from mlmodel.loading import readiness_check, serving_models
 from mlmodel.models import ModelVersion
-from mlmodel.services import ServedPrediction, model_version_activate, predict, predict_many
+from mlmodel.rollout.services import model_version_activate
+from mlmodel.services import ServedPrediction, predict, predict_many
 from portal.exceptions import NotFound, ServiceError, Unavailable
 from tests.conftest import _test_database_url
 from tests.processes import REPO_ROOT
@@ -54,14 +55,14 @@ def _flip_one_byte(version: int) -> None:
 @pytest.mark.django_db
 def test_predict_answers_with_the_active_version(active_model_version):
     # when
-    served = predict(PROFILE, subject_key="user:1")
+    served = predict(PROFILE, unit="user:1")
 
     # then
     assert isinstance(served, ServedPrediction)
     assert served.model_version_id == active_model_version.pk
     assert served.model_version_number == active_model_version.version
     assert served.is_demo is True
-    assert served.experiment_arm == ""
+    assert served.experiment_id is None and served.arm_id is None
     assert served.interval_low_usd <= served.estimate_usd <= served.interval_high_usd
     assert served.interval_level == pytest.approx(0.9)
     assert {item["feature"] for item in served.contributions} == set(PROFILE.as_dict())
@@ -115,7 +116,7 @@ def test_no_query_per_prediction_in_the_steady_state(
     # when / then
     with django_assert_num_queries(0):
         for _ in range(STEADY_STATE_PREDICTIONS):
-            predict(PROFILE, subject_key="user:7")
+            predict(PROFILE, unit="user:7")
         predict_many([PROFILE, OTHER_PROFILE])
         readiness_check()
 
@@ -213,25 +214,6 @@ def test_a_tampered_pinned_version_is_a_503(register_version, fresh_registry):
     # when / then
     with pytest.raises(Unavailable):
         predict(PROFILE, version=2)
-
-
-@pytest.mark.django_db
-def test_experiment_arms_are_sticky_per_subject(register_version, fresh_registry):
-    # given
-    register_version(activate=True)
-    register_version()
-    model_version_activate(version=2, traffic_share=50)
-    subjects = [f"user:{n}" for n in range(40)]
-
-    # when
-    first = {s: predict(PROFILE, subject_key=s).experiment_arm for s in subjects}
-    second = {s: predict(PROFILE, subject_key=s).experiment_arm for s in subjects}
-
-    # then
-    assert first == second
-    assert set(first.values()) == {"v1", "v2"}
-    served = predict(PROFILE, subject_key="user:3")
-    assert served.experiment_arm == f"v{served.model_version_number}"
 
 
 @pytest.mark.postgres

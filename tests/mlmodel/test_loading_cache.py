@@ -11,8 +11,10 @@ from django.db import connection, connections
 from mlmodel import loading
 from mlmodel.core.profile import EXAMPLE_PROFILE
 from mlmodel.models import ModelVersion
-from mlmodel.services import model_version_activate, predict
+from mlmodel.rollout.services import model_version_activate
+from mlmodel.services import predict
 from portal.exceptions import Unavailable
+from tests.conftest import start_experiment_of
 
 PROFILE = EXAMPLE_PROFILE
 LOCK_WAIT_SECONDS = 10
@@ -42,10 +44,10 @@ def test_versions_the_routing_needs_stay_loaded_whatever_the_budget(
     loading.reset_registry()
     register_version(activate=True)
     register_version()
-    model_version_activate(version=2, traffic_share=50)
+    start_experiment_of([{"model_version": 2, "weight": 50}])
 
     # when
-    served = {predict(PROFILE, subject_key=f"user:{n}").model_version_number for n in range(40)}
+    served = {predict(PROFILE, unit=f"user:{n}").model_version_number for n in range(40)}
 
     # then both serve and both stay cached
     assert served == {1, 2}

@@ -21,21 +21,14 @@ def admin_client_user(client, django_user_model, password):
     return client, admin_user
 
 
-def _run_action(client, action: str, *pks: int):
-    return client.post(
-        reverse(CHANGELIST),
-        {"action": action, "_selected_action": [str(pk) for pk in pks]},
-        follow=True,
-    )
-
-
-def test_traffic_share_above_100_is_rejected_by_the_database(register_version):
+def test_a_second_champion_is_rejected_by_the_database(register_version):
     # given
-    model_version = register_version()
+    register_version(activate=True)
+    candidate = register_version()
 
     # when / then
     with pytest.raises(IntegrityError):
-        ModelVersion.objects.filter(pk=model_version.pk).update(traffic_share=101)
+        ModelVersion.objects.filter(pk=candidate.pk).update(status="active")
 
 
 def test_one_row_per_batch_line(register_version):
@@ -71,35 +64,44 @@ def test_model_version_list_and_page_show_metrics_and_sha_but_never_the_bytes(
     assert model_version.artifact_sha256 in text
     assert f"{model_version.artifact_size:,} bytes" in text
     assert "PK\x03\x04" not in text
-    assert "Roll back to previous" in listing.content.decode()
+    assert "New experiment" in listing.content.decode()
 
 
-def test_admin_actions_call_the_services_and_log_the_admin(admin_client_user, register_version):
+def test_admin_actions_ask_for_a_reason_call_the_services_and_log_the_admin(
+    admin_client_user, register_version
+):
     # given
     client, admin_user = admin_client_user
     first = register_version(activate=True)
     second = register_version()
+    champion_url = reverse("admin:mlmodel_modelversion_champion", args=[second.pk])
 
     # when
-    _run_action(client, "activate_selected", second.pk)
-    _run_action(client, "roll_back", first.pk)
-    refused = _run_action(client, "retire_selected", first.pk)
+    confirmation = client.get(champion_url)
+    without_reason = client.post(champion_url, {"reason": ""})
+    client.post(champion_url, {"reason": "v2 wins the backtest"})
+    client.post(reverse("admin:mlmodel_modelversion_rollback"), {"reason": "v2 misbehaves"})
+    refused = client.post(
+        reverse("admin:mlmodel_modelversion_retire", args=[first.pk]), {"reason": "tidy up"}
+    )
 
     # then
+    assert "Make v2 the champion" in confirmation.content.decode()
+    assert "This field is required" in without_reason.content.decode()
     assert ModelVersion.objects.get(pk=first.pk).status == ModelStatus.ACTIVE
     assert ModelVersion.objects.get(pk=second.pk).status == ModelStatus.RETIRED
     actions = list(
         ModelEvent.objects.filter(actor=admin_user)
         .order_by("created_at", "id")
-        .values_list("model_version__version", "action")
+        .values_list("model_version__version", "action", "reason")
     )
     assert actions == [
-        (1, ModelAction.RETIRED),
-        (2, ModelAction.ACTIVATED),
-        (2, ModelAction.RETIRED),
-        (1, ModelAction.ROLLED_BACK),
+        (1, ModelAction.RETIRED, "v2 wins the backtest"),
+        (2, ModelAction.ACTIVATED, "v2 wins the backtest"),
+        (2, ModelAction.RETIRED, "v2 misbehaves"),
+        (1, ModelAction.ROLLED_BACK, "v2 misbehaves"),
     ]
-    assert "only active version" in refused.content.decode()
+    assert "is the champion" in refused.content.decode()
 
 
 def test_training_data_lists_are_read_only_with_filters(admin_client_user):

@@ -9,13 +9,15 @@ from django.core.management import CommandError, call_command
 
 from mlmodel.core.profile import EXAMPLE_PROFILE, SalaryProfile
 from mlmodel.models import ModelAction, ModelEvent, ModelStatus, ModelVersion
-from mlmodel.services import (
+from mlmodel.rollout.services import (
     model_version_activate,
+    model_version_retire,
+    model_version_rollback,
+)
+from mlmodel.services import (
     model_version_export,
     model_version_import,
     model_version_register,
-    model_version_retire,
-    model_version_rollback,
     predict,
 )
 from portal.exceptions import InvalidInput, NotFound, ServiceError
@@ -29,9 +31,8 @@ PROFILES = [
 ]
 
 
-def _status(version: int) -> tuple[str, int]:
-    found = ModelVersion.objects.get(version=version)
-    return found.status, found.traffic_share
+def _status(version: int) -> str:
+    return ModelVersion.objects.get(version=version).status
 
 
 def _actions(version: int) -> list[str]:
@@ -52,7 +53,7 @@ def test_register_stores_a_candidate_with_sha256_size_and_an_event(trained_demo_
 
     # then
     assert (first.version, second.version) == (1, 2)
-    assert first.status == ModelStatus.CANDIDATE and first.traffic_share == 0
+    assert first.status == ModelStatus.CANDIDATE
     assert first.artifact_size == len(artifact)
     assert len(first.artifact_sha256) == 64
     assert first.is_demo is True
@@ -94,27 +95,29 @@ def test_register_refuses_a_sha256_that_does_not_match(trained_demo_artifact):
     assert ModelVersion.objects.count() == 0
 
 
-def test_activate_retires_the_previous_active_in_one_step_and_logs_both(register_version, user):
+def test_activate_retires_the_previous_champion_in_one_step_and_logs_both(register_version, user):
     # given
     register_version(activate=True)
     register_version()
 
     # when
-    model_version_activate(version=2, actor=user)
+    model_version_activate(version=2, actor=user, reason="better on the backtest")
 
     # then
-    assert _status(1) == (ModelStatus.RETIRED, 0)
-    assert _status(2) == (ModelStatus.ACTIVE, 100)
+    assert _status(1) == ModelStatus.RETIRED
+    assert _status(2) == ModelStatus.ACTIVE
     assert _actions(1) == [ModelAction.REGISTERED, ModelAction.ACTIVATED, ModelAction.RETIRED]
     assert _actions(2) == [ModelAction.REGISTERED, ModelAction.ACTIVATED]
     retired = ModelEvent.objects.get(model_version__version=1, action=ModelAction.RETIRED)
     activated = ModelEvent.objects.get(model_version__version=2, action=ModelAction.ACTIVATED)
     assert retired.actor == user and retired.details["replaced_by"] == 2
-    assert activated.actor == user and activated.details["previously_active"] == [1]
+    assert activated.actor == user and activated.reason == "better on the backtest"
+    assert activated.before == {"status": "candidate", "champion": 1}
+    assert activated.after == {"status": "active", "champion": 2}
     assert ModelVersion.objects.get(version=1).retired_at is not None
 
 
-def test_activating_the_only_active_version_again_changes_nothing(register_version):
+def test_activating_the_champion_again_changes_nothing(register_version):
     # given
     register_version(activate=True)
 
@@ -125,68 +128,33 @@ def test_activating_the_only_active_version_again_changes_nothing(register_versi
     assert _actions(1) == [ModelAction.REGISTERED, ModelAction.ACTIVATED]
 
 
-def test_partial_activation_starts_an_experiment_whose_shares_sum_to_100(register_version, user):
+def test_retire_a_candidate(register_version, user):
     # given
     register_version(activate=True)
     register_version()
 
     # when
-    model_version_activate(version=2, traffic_share=30, actor=user)
+    model_version_retire(version=2, actor=user, reason="never going to ship")
 
     # then
-    assert _status(1) == (ModelStatus.ACTIVE, 70)
-    assert _status(2) == (ModelStatus.ACTIVE, 30)
-    changed = ModelEvent.objects.get(action=ModelAction.TRAFFIC_CHANGED)
-    assert changed.details["traffic_share"] == 70 and changed.actor == user
-
-
-@pytest.mark.parametrize("share", [0, 101, -5])
-def test_traffic_share_out_of_range_is_refused(register_version, share):
-    # given
-    register_version(activate=True)
-    register_version()
-
-    # when / then
-    with pytest.raises(ServiceError, match="between 1 and 100"):
-        model_version_activate(version=2, traffic_share=share)
-    assert _status(2) == (ModelStatus.CANDIDATE, 0)
-
-
-def test_partial_share_needs_another_active_version(register_version):
-    # given
-    register_version()
-
-    # when / then
-    with pytest.raises(ServiceError, match="no other version is active"):
-        model_version_activate(version=1, traffic_share=40)
-    assert _status(1) == (ModelStatus.CANDIDATE, 0)
-
-
-def test_retire_hands_the_share_to_the_remaining_versions(register_version, user):
-    # given
-    register_version(activate=True)
-    register_version()
-    model_version_activate(version=2, traffic_share=30)
-
-    # when
-    model_version_retire(version=2, actor=user)
-
-    # then
-    assert _status(1) == (ModelStatus.ACTIVE, 100)
-    assert _status(2) == (ModelStatus.RETIRED, 0)
+    assert _status(1) == ModelStatus.ACTIVE
+    assert _status(2) == ModelStatus.RETIRED
     assert ModelEvent.objects.filter(
-        model_version__version=2, action=ModelAction.RETIRED, actor=user
+        model_version__version=2,
+        action=ModelAction.RETIRED,
+        actor=user,
+        reason="never going to ship",
     ).exists()
 
 
-def test_the_only_active_version_cannot_be_retired(register_version):
+def test_the_champion_cannot_be_retired(register_version):
     # given
     register_version(activate=True)
 
     # when / then
-    with pytest.raises(ServiceError, match="only active version"):
+    with pytest.raises(ServiceError, match="is the champion"):
         model_version_retire(version=1)
-    assert _status(1) == (ModelStatus.ACTIVE, 100)
+    assert _status(1) == ModelStatus.ACTIVE
 
 
 def test_unknown_version_is_a_404(register_version):
@@ -195,23 +163,20 @@ def test_unknown_version_is_a_404(register_version):
         model_version_activate(version=99)
 
 
-def test_rollback_reactivates_the_previous_version_and_logs_it(register_version, user):
+def test_rollback_reactivates_the_previous_champion_and_logs_it(register_version, user):
     # given
     register_version(activate=True)
     register_version(activate=True)
 
     # when
-    model_version_rollback(actor=user)
+    model_version_rollback(actor=user, reason="v2 errors")
 
     # then
-    assert _status(1) == (ModelStatus.ACTIVE, 100)
-    assert _status(2) == (ModelStatus.RETIRED, 0)
+    assert _status(1) == ModelStatus.ACTIVE
+    assert _status(2) == ModelStatus.RETIRED
     event = ModelEvent.objects.get(action=ModelAction.ROLLED_BACK)
-    assert (event.model_version.version, event.actor, event.details["previously_active"]) == (
-        1,
-        user,
-        [2],
-    )
+    assert (event.model_version.version, event.actor, event.reason) == (1, user, "v2 errors")
+    assert event.details["rolled_back_from"] == 2
 
 
 def test_rolling_back_twice_goes_further_back_not_forth(register_version):
@@ -224,8 +189,8 @@ def test_rolling_back_twice_goes_further_back_not_forth(register_version):
     model_version_rollback()
 
     # then
-    assert _status(1) == (ModelStatus.ACTIVE, 100)
-    assert [_status(v)[0] for v in (2, 3)] == [ModelStatus.RETIRED, ModelStatus.RETIRED]
+    assert _status(1) == ModelStatus.ACTIVE
+    assert [_status(v) for v in (2, 3)] == [ModelStatus.RETIRED, ModelStatus.RETIRED]
     with pytest.raises(ServiceError, match="Nothing to roll back to"):
         model_version_rollback()
 
@@ -241,7 +206,7 @@ def test_rollback_skips_versions_that_never_served(register_version):
     model_version_rollback()
 
     # then
-    assert _status(1) == (ModelStatus.ACTIVE, 100)
+    assert _status(1) == ModelStatus.ACTIVE
 
 
 def test_export_import_round_trip_gives_identical_predictions(
@@ -305,8 +270,8 @@ def test_export_and_import_commands(register_version, tmp_path):
 
     # then
     assert "Exported v1" in out.getvalue() and "Imported v1 as v2 (active)" in out.getvalue()
-    assert _status(2) == (ModelStatus.ACTIVE, 100)
-    assert _status(1) == (ModelStatus.RETIRED, 0)
+    assert _status(2) == ModelStatus.ACTIVE
+    assert _status(1) == ModelStatus.RETIRED
 
 
 def test_import_command_reports_a_bad_file(tmp_path):

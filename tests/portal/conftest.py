@@ -18,7 +18,6 @@ def serving_model_row(db):
         return ModelVersion.objects.create(
             version=version,
             status=ACTIVE,
-            traffic_share=100,
             trained_at=timezone.now(),
             activated_at=timezone.now(),
             artifact=b"not-a-real-model",

@@ -53,12 +53,8 @@ def test_prediction_create_without_an_active_model_is_a_503_and_stores_nothing(u
     assert Prediction.objects.count() == 0
 
 
-def test_subject_key_is_the_token_for_api_clients(user):
-    class Token:
-        pk = 7
-
-    assert services.subject_key_for(user=user, api_token=Token()) == "token:7"
-    assert services.subject_key_for(user=user) == f"user:{user.pk}"
+def test_the_experiment_unit_is_the_user_whatever_the_channel(user):
+    assert services.unit_for(user=user) == f"user:{user.pk}"
 
 
 def test_small_batch_is_answered_at_once_and_stored_as_a_job(user, active_model_version):
@@ -161,12 +157,12 @@ def _watch_chunks(monkeypatch, on_chunk=None) -> list[tuple]:
     seen: list[tuple] = []
     predict_chunk = services._predict_chunk
 
-    def watched(chunk, outcome, *, subject_key):
+    def watched(chunk, outcome, *, unit):
         job = BatchJob.objects.get()
         seen.append((job.status, job.stage, job.rows_done, job.progress_percent, job.heartbeat_at))
         if on_chunk is not None:
             on_chunk(len(seen), job)
-        predict_chunk(chunk, outcome, subject_key=subject_key)
+        predict_chunk(chunk, outcome, unit=unit)
 
     monkeypatch.setattr(services, "_predict_chunk", watched)
     return seen

@@ -129,9 +129,9 @@ def test_a_run_whose_job_was_sent_again_stops_and_leaves_the_job_to_its_new_run(
     monkeypatch.setattr(services, "BATCH_CHUNK_ROWS", 2)
     predict_chunk = services._predict_chunk
 
-    def sent_again_meanwhile(chunk, outcome, *, subject_key):
+    def sent_again_meanwhile(chunk, outcome, *, unit):
         BatchJob.objects.update(status=JobStatus.PENDING, celery_task_id="third")
-        predict_chunk(chunk, outcome, subject_key=subject_key)
+        predict_chunk(chunk, outcome, unit=unit)
 
     monkeypatch.setattr(services, "_predict_chunk", sent_again_meanwhile)
     job = _queued_job(user, rows=6)
@@ -156,11 +156,11 @@ def test_a_batch_job_beats_through_a_long_chunk(user, active_model_version, monk
     predict_chunk = services._predict_chunk
     beats: list[tuple] = []
 
-    def long_chunk(chunk, outcome, *, subject_key):
+    def long_chunk(chunk, outcome, *, unit):
         before = BatchJob.objects.values_list("heartbeat_at", flat=True).get()
         time.sleep(LONG_CHUNK_SECONDS)
         beats.append((before, BatchJob.objects.values_list("heartbeat_at", flat=True).get()))
-        predict_chunk(chunk, outcome, subject_key=subject_key)
+        predict_chunk(chunk, outcome, unit=unit)
 
     monkeypatch.setattr(services, "_predict_chunk", long_chunk)
     job = _queued_job(user)

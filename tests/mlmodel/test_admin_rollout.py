@@ -1,0 +1,209 @@
+"""The rollout panel in the admin: confirmation pages with reasons, the dashboard, the lookup,
+and nothing for anyone but staff."""
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from mlmodel.models import (
+    Experiment,
+    ExperimentStatus,
+    ModelAction,
+    ModelEvent,
+    ModelStatus,
+    ModelVersion,
+)
+from mlmodel.rollout.metrics import arm_daily_stats_refresh
+from predictions.models import Channel
+from predictions.services import prediction_create
+from tests.conftest import start_experiment_of
+from tests.predictions.conftest import PROFILE
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def versions(register_version):
+    return [register_version(activate=True), register_version(), register_version()]
+
+
+@pytest.fixture
+def admin_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+def _rollout_urls(experiment_id: int, version_id: int) -> list[str]:
+    return [
+        reverse("admin:mlmodel_experiment_changelist"),
+        reverse("admin:mlmodel_experiment_new"),
+        reverse("admin:mlmodel_experiment_served_when"),
+        reverse("admin:mlmodel_experiment_change", args=[experiment_id]),
+        *(
+            reverse("admin:mlmodel_experiment_action", args=[experiment_id, action])
+            for action in ("start", "stop", "reweight", "promote", "rerandomize")
+        ),
+        reverse("admin:mlmodel_modelversion_rollback"),
+        reverse("admin:mlmodel_modelversion_champion", args=[version_id]),
+        reverse("admin:mlmodel_modelversion_retire", args=[version_id]),
+        reverse("admin:mlmodel_modelevent_changelist"),
+    ]
+
+
+def test_non_staff_and_anonymous_never_reach_a_rollout_page(client, user, versions):
+    # given
+    experiment = start_experiment_of([{"model_version": 2, "weight": 50}])
+    urls = _rollout_urls(experiment.pk, versions[1].pk)
+
+    # when
+    anonymous = [client.get(url) for url in urls]
+    client.force_login(user)
+    signed_in = [client.get(url) for url in urls]
+    posted = client.post(urls[4], {"reason": "sneaky"})
+
+    # then: the admin sends both to its login page; nothing changed
+    assert all(r.status_code == 302 and "/admin/login/" in r["Location"] for r in anonymous)
+    assert all(r.status_code == 302 and "/admin/login/" in r["Location"] for r in signed_in)
+    assert posted.status_code == 302
+    experiment.refresh_from_db()
+    assert experiment.status == ExperimentStatus.RUNNING
+
+
+def test_staff_without_the_permission_get_403(client, django_user_model, versions, password):
+    # given a staff member who may look but not change models
+    from django.contrib.auth.models import Permission
+
+    viewer = django_user_model.objects.create_user(
+        username="viewer", password=password, is_staff=True
+    )
+    viewer.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_experiment", "view_modelversion"])
+    )
+    client.force_login(viewer)
+    experiment = start_experiment_of([{"model_version": 2, "weight": 50}])
+
+    # when
+    dashboard = client.get(reverse("admin:mlmodel_experiment_change", args=[experiment.pk]))
+    stop = client.post(
+        reverse("admin:mlmodel_experiment_action", args=[experiment.pk, "stop"]), {"reason": "x"}
+    )
+    new = client.get(reverse("admin:mlmodel_experiment_new"))
+
+    # then
+    assert (
+        dashboard.status_code == 200 and "Stop" not in dashboard.content.decode().split("Arms")[0]
+    )
+    assert stop.status_code == 403 and new.status_code == 403
+    experiment.refresh_from_db()
+    assert experiment.status == ExperimentStatus.RUNNING
+
+
+def test_a_staff_member_runs_an_experiment_from_the_admin(admin_client, staff_user, versions):
+    client = admin_client
+
+    # create a draft: v2 as a 30 % challenger, v3 as a shadow
+    page = client.post(
+        reverse("admin:mlmodel_experiment_new"),
+        {
+            "name": "v2 at 30 %",
+            "new_version_1": "2",
+            "new_weight_1": "30",
+            "new_role_1": "challenger",
+            "new_version_2": "3",
+            "new_weight_2": "0",
+            "new_role_2": "shadow",
+            "reason": "candidate from last night",
+        },
+    )
+    experiment = Experiment.objects.get()
+    assert page.status_code == 302
+    assert [(a.model_version.version, a.weight) for a in experiment.arms.order_by("id")] == [
+        (1, 70),
+        (2, 30),
+        (3, 0),
+    ]
+
+    # a confirmation page without a reason changes nothing
+    start_url = reverse("admin:mlmodel_experiment_action", args=[experiment.pk, "start"])
+    assert "Yes, start" in client.get(start_url).content.decode()
+    assert "This field is required" in client.post(start_url, {"reason": ""}).content.decode()
+    experiment.refresh_from_db()
+    assert experiment.status == ExperimentStatus.DRAFT
+
+    # start, reweight, read the dashboard, promote, roll back
+    client.post(start_url, {"reason": "go"})
+    experiment.refresh_from_db()
+    assert experiment.status == ExperimentStatus.RUNNING
+    client.post(
+        reverse("admin:mlmodel_experiment_action", args=[experiment.pk, "reweight"]),
+        {"weight_1": "60", "weight_2": "40", "reason": "ramp"},
+    )
+    assert experiment.arms.get(model_version__version=2).weight == 40
+    prediction_create(user=staff_user, profile=PROFILE, channel=Channel.WEB)
+    arm_daily_stats_refresh()
+    dashboard = client.get(reverse("admin:mlmodel_experiment_change", args=[experiment.pk]))
+    text = dashboard.content.decode()
+    assert dashboard.status_code == 200
+    for expected in (
+        "Arms",
+        "Answers per day",
+        "<svg",
+        "Sample-ratio check",
+        "Promote a challenger",
+    ):
+        assert expected in text
+    client.post(
+        reverse("admin:mlmodel_experiment_action", args=[experiment.pk, "promote"]),
+        {"model_version": "2", "reason": "wins", "srm_override_reason": ""},
+    )
+    assert ModelVersion.objects.get(version=2).status == ModelStatus.ACTIVE
+    client.post(reverse("admin:mlmodel_modelversion_rollback"), {"reason": "regret"})
+    assert ModelVersion.objects.get(version=1).status == ModelStatus.ACTIVE
+
+    # every step is in the audit log with the staff member and the reason
+    logged = set(ModelEvent.objects.filter(actor=staff_user).values_list("action", "reason"))
+    assert {
+        (ModelAction.EXPERIMENT_CREATED, "candidate from last night"),
+        (ModelAction.EXPERIMENT_STARTED, "go"),
+        (ModelAction.EXPERIMENT_REWEIGHTED, "ramp"),
+        (ModelAction.PROMOTED, "wins"),
+        (ModelAction.ROLLED_BACK, "regret"),
+    } <= logged
+
+
+def test_the_served_when_lookup_names_version_experiment_and_arm(admin_client, user, versions):
+    # given
+    experiment = start_experiment_of([{"model_version": 2, "weight": 50}], name="lookup test")
+    prediction = prediction_create(user=user, profile=PROFILE, channel=Channel.API)
+
+    # when
+    page = admin_client.get(
+        reverse("admin:mlmodel_experiment_served_when"),
+        {"user": user.username, "day": timezone.now().date().isoformat()},
+    )
+    unknown = admin_client.get(
+        reverse("admin:mlmodel_experiment_served_when"), {"user": "nobody", "day": "2026-01-01"}
+    )
+
+    # then
+    text = page.content.decode()
+    assert f"#{prediction.pk}" in text and f"v{prediction.model_version.version}" in text
+    assert experiment.name in text
+    assert "No user called or numbered" in unknown.content.decode()
+
+
+def test_the_audit_log_cannot_be_edited_or_deleted_in_the_admin(admin_client, versions):
+    # given
+    event = ModelEvent.objects.first()
+
+    # when
+    change = admin_client.post(
+        reverse("admin:mlmodel_modelevent_change", args=[event.pk]), {"reason": "edited"}
+    )
+    delete = admin_client.post(
+        reverse("admin:mlmodel_modelevent_delete", args=[event.pk]), {"post": "yes"}
+    )
+
+    # then
+    assert change.status_code == 403 and delete.status_code == 403
+    assert ModelEvent.objects.filter(pk=event.pk, reason="").exists()
