@@ -229,7 +229,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 EXPOSURE_BROKER_BACKOFF_SECONDS = env.float("EXPOSURE_BROKER_BACKOFF_SECONDS", default=30.0)
 # Each web process sends at most one "record the exposures" message per interval; the worker
 # records every pending exposure in bulk (and the message runs twice the interval later).
-EXPOSURE_SEND_INTERVAL_SECONDS = env.float("EXPOSURE_SEND_INTERVAL_SECONDS", default=0.5)
+EXPOSURE_SEND_INTERVAL_SECONDS = env.float("EXPOSURE_SEND_INTERVAL_SECONDS", default=2.0)
 # Beat: exposures older than the grace period whose message never arrived are recorded.
 EXPERIMENT_RECONCILE_SECONDS = env.float("EXPERIMENT_RECONCILE_SECONDS", default=60.0)
 EXPERIMENT_RECONCILE_GRACE_SECONDS = env.float("EXPERIMENT_RECONCILE_GRACE_SECONDS", default=60.0)
