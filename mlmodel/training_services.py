@@ -7,7 +7,6 @@ live in ``mlmodel.services``.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import platform
 import time
@@ -46,6 +45,7 @@ from mlmodel.importing import (
     salary_rows_create,
 )
 from mlmodel.models import ModelVersion, SalarySource, TrainingRun
+from mlmodel.rollout import services as rollout_services
 from mlmodel.services import git_revision, model_version_register
 from mlmodel.training_runs import (
     STAGE_COMPARING,
@@ -653,13 +653,13 @@ def _apply_activation_policy(
         f"v{comparison['active_version']} on {comparison['rows']} held-out rows, coverage "
         f"{coverage:.1%}."
     )
-    experiment_start_for_candidate = _rollout_service()
-    if experiment_start_for_candidate is None:
-        decision["reason"] = "The rollout service (experiment_start_for_candidate) is missing."
-        return decision
     try:
-        experiment = experiment_start_for_candidate(
-            candidate_version=version.version, weight=weight, actor=run.requested_by, reason=reason
+        experiment = rollout_services.experiment_start_for_candidate(
+            candidate_version=version.version,
+            weight=weight,
+            actor=run.requested_by,
+            reason=reason,
+            automatic=True,
         )
     except ServiceError as exc:
         decision["reason"] = _message_of(exc)
@@ -667,19 +667,3 @@ def _apply_activation_policy(
     decision.update({"started": True, "experiment_id": getattr(experiment, "pk", None)})
     decision["reason"] = reason
     return decision
-
-
-# Where the rollout issue's service may live; imported on use (it is not ours to import early).
-ROLLOUT_SERVICE_MODULES = ("mlmodel.rollout.services", "mlmodel.rollout_services")
-
-
-def _rollout_service():
-    for name in ROLLOUT_SERVICE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-        service = getattr(module, "experiment_start_for_candidate", None)
-        if service is not None:
-            return service
-    return None

@@ -362,7 +362,9 @@ def _experiment_event(
 
 
 @transaction.atomic
-def experiment_create(*, name: object, arms: object, actor=None, reason: str = "") -> Experiment:
+def experiment_create(
+    *, name: object, arms: object, actor=None, reason: str = "", automatic: bool = False
+) -> Experiment:
     """A draft experiment: the champion plus the given challenger / shadow arms."""
     reason = _clean_reason(reason)
     errors: dict[str, list[str]] = {}
@@ -389,7 +391,13 @@ def experiment_create(*, name: object, arms: object, actor=None, reason: str = "
         )
         for spec in specs
     )
-    _experiment_event(experiment, ModelAction.EXPERIMENT_CREATED, actor=actor, reason=reason)
+    _experiment_event(
+        experiment,
+        ModelAction.EXPERIMENT_CREATED,
+        actor=actor,
+        reason=reason,
+        automatic=automatic,
+    )
     return experiment
 
 
@@ -412,7 +420,9 @@ def _serving_weights(experiment: Experiment) -> dict[int, int]:
 
 
 @transaction.atomic
-def experiment_start(*, experiment_id: int, actor=None, reason: str = "") -> Experiment:
+def experiment_start(
+    *, experiment_id: int, actor=None, reason: str = "", automatic: bool = False
+) -> Experiment:
     """Run a draft: lay out a fresh slot map; at most one experiment runs."""
     reason = _clean_reason(reason)
     experiment = _locked_experiment(experiment_id)
@@ -451,6 +461,7 @@ def experiment_start(*, experiment_id: int, actor=None, reason: str = "") -> Exp
         actor=actor,
         reason=reason,
         before={"status": ExperimentStatus.DRAFT},
+        automatic=automatic,
     )
     _reload_after_commit()
     logger.info("experiment %s started: %s", experiment.pk, _weights(experiment))
@@ -686,8 +697,11 @@ def experiment_start_for_candidate(
             arms=[{"model_version": candidate_version, "weight": weight}],
             actor=actor,
             reason=reason,
+            automatic=automatic,
         )
-        return experiment_start(experiment_id=experiment.pk, actor=actor, reason=reason)
+        return experiment_start(
+            experiment_id=experiment.pk, actor=actor, reason=reason, automatic=automatic
+        )
 
 
 # --------------------------------------------------------------------------------------------

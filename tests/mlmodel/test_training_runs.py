@@ -286,7 +286,6 @@ def test_policy_off_activates_nothing(training_rows, active_model_version, run_t
 def test_policy_on_and_gate_met_starts_an_experiment_with_an_audit_event(
     training_rows, active_model_version, settings, user, run_training
 ):
-    """Needs the rollout issue's ``experiment_start_for_candidate`` (the lead's module)."""
     from mlmodel.models import Experiment, ExperimentStatus
 
     # given the policy on, and salaries the champion underestimates by a third
@@ -307,7 +306,10 @@ def test_policy_on_and_gate_met_starts_an_experiment_with_an_audit_event(
     assert experiment.status == ExperimentStatus.RUNNING
     arms = {arm.model_version_id: arm.weight for arm in experiment.arms.all()}
     assert arms[run.model_version.pk] == 10
-    assert ModelEvent.objects.filter(experiment=experiment).exists()
+    events = ModelEvent.objects.filter(experiment=experiment)
+    assert events.exists()
+    # made by the policy, not by a person: marked automatic
+    assert all(event.automatic for event in events)
 
 
 @pytest.mark.django_db
