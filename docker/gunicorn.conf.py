@@ -1,9 +1,17 @@
 """gunicorn settings shared by the Docker image and the load benchmark.
 
 The app is imported once in the master (``preload_app``) and its long-lived objects are moved
-out of the garbage collector's view before the workers fork, so per-request collections scan
-only what requests allocate (and forked pages stay shared). Each worker then loads the serving
-models before its first request (``post_fork``).
+out of the garbage collector's view before the workers fork (forked pages stay shared). Each
+worker then loads the serving models before its first request (``post_fork``).
+
+Garbage collection never runs inside a request: a request leaves ~260 objects in reference
+cycles (DRF binds fields to their serializer, Django's request to its stores) that only the
+collector frees, and an automatic collection falls on whichever request is running when the
+allocation count crosses its threshold: measured in-process (docs/benchmarks.md), with
+threshold 50,000 one request in ~150 paid 20-80 ms to free 37,000 objects, with Python's
+default 700 the generation-1 collections cost 6-12 ms. So each worker freezes what it loaded,
+turns automatic collection off and collects the young generations itself after each answer is
+sent (``post_request``), when no client waits on this worker.
 """
 
 import gc
@@ -15,8 +23,10 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 preload_app = True
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
-# Young-generation collections every 700 allocations dominate a request's GC cost.
-GC_GEN0_THRESHOLD = int(os.environ.get("GC_GEN0_THRESHOLD", "50000"))
+# After each request the youngest generation is collected (it holds the request's cycles);
+# every GC_MIDDLE_EVERY requests the middle one, every GC_FULL_EVERY requests all of them.
+GC_MIDDLE_EVERY = 100
+GC_FULL_EVERY = 10_000
 
 
 def when_ready(server) -> None:
@@ -26,7 +36,6 @@ def when_ready(server) -> None:
     connections.close_all()
     gc.collect()
     gc.freeze()
-    gc.set_threshold(GC_GEN0_THRESHOLD, 20, 20)
 
 
 def post_fork(server, worker) -> None:
@@ -37,6 +46,21 @@ def post_fork(server, worker) -> None:
 
     open_worker_resources()
     answer_warm_up_requests(application)
+    # The models and caches just loaded live as long as the worker.
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+
+
+def post_request(worker, req, environ, resp) -> None:
+    """The answer is sent: collect what requests left in cycles (automatic collection is off)."""
+    handled = worker.nr
+    if handled % GC_FULL_EVERY == 0:
+        gc.collect()
+    elif handled % GC_MIDDLE_EVERY == 0:
+        gc.collect(1)
+    else:
+        gc.collect(0)
 
 
 # Prometheus multiprocess mode (portal/metrics.py): with PROMETHEUS_MULTIPROC_DIR set, each

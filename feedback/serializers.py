@@ -11,12 +11,13 @@ from mlmodel.core.profile import MAX_SALARY_USD, MIN_SALARY_USD
 from mlmodel.models import ReviewStatus
 from portal.api.fields import RuleField
 from portal.api.openapi import PageSerializer
+from portal.api.serializers import FixedFieldsSerializer
 from portal.exceptions import InvalidInput
 
 NO_NUL_PATTERN = "^[^\\u0000]*$"
 
 
-class FeedbackInputSerializer(serializers.Serializer):
+class FeedbackInputSerializer(FixedFieldsSerializer):
     """Checked by ``feedback.rules.feedback_fields``, like the feedback box: all errors at once."""
 
     rating = RuleField(schema={"type": "string", "enum": list(Rating.values)})
@@ -55,7 +56,7 @@ class FeedbackInputSerializer(serializers.Serializer):
         }
 
 
-class FeedbackOutputSerializer(serializers.Serializer):
+class FeedbackOutputSerializer(FixedFieldsSerializer):
     id = serializers.IntegerField()
     prediction = serializers.IntegerField(source="prediction_id")
     rating = serializers.ChoiceField(choices=Rating.choices)

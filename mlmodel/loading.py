@@ -449,7 +449,9 @@ def reset_registry() -> None:
 
 def invalidate() -> None:
     """Re-read the routing on the next request (called after this process changes it)."""
-    registry().invalidate()
+    current = _registry
+    if current is not None:  # nothing read yet: nothing to forget
+        current.invalidate()
 
 
 def serving_models() -> tuple[LoadedModel, ...]:

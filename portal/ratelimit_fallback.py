@@ -12,6 +12,12 @@ limiter: the same rate, per the same key (user or IP), in a bounded LRU of keys,
 It is never unlimited: over the rate the usual ``Ratelimited`` is raised (429 + Retry-After).
 With N web processes a client may get up to N times the rate during an outage, never more.
 
+With Redis as the shared cache, a request is counted in one round trip (``SET key 0 EX ttl NX``
+then ``INCR key`` in one ``MULTI``/``EXEC``), on django-ratelimit's own cache keys and windows.
+django-ratelimit itself needs two (``add``, then ``incr``), and between them a key that vanished
+(a flush, an eviction) made ``incr`` find nothing, which it answered with a 429 for a client
+under its limit. Other caches (the embedded server's file cache) go through django-ratelimit.
+
 After a cache error the shared cache is left alone for :data:`SHARED_CACHE_RETRY_SECONDS`
 (so a silent Redis does not cost every request a socket timeout), then tried again: when Redis
 is back the shared counters are used again by themselves, without a restart.
@@ -31,13 +37,22 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
+from django.core.cache import caches
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
 from django_ratelimit import ALL
-from django_ratelimit.core import _SIMPLE_KEYS, _get_window, _split_rate, is_ratelimited
+from django_ratelimit.core import (
+    _SIMPLE_KEYS,
+    EXPIRATION_FUDGE,
+    _get_window,
+    _make_cache_key,
+    _split_rate,
+    is_ratelimited,
+)
 from django_ratelimit.exceptions import Ratelimited
+from django_redis.cache import RedisCache
 from django_redis.exceptions import ConnectionInterrupted
 from prometheus_client import Counter
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -194,12 +209,17 @@ def _rate(rate, group: str, request: HttpRequest):
     return rate
 
 
+def _applicable_rate(request: HttpRequest, *, group: str, rate, method) -> str | None:
+    """The rate that applies to this request, or None when nothing limits it."""
+    if not getattr(settings, "RATELIMIT_ENABLE", True) or not _method_matches(request, method):
+        return None
+    return _rate(rate, group, request)
+
+
 def _fallback_is_limited(
     request: HttpRequest, *, group: str, key, rate, method, exc: BaseException | None
 ) -> bool:
-    if not getattr(settings, "RATELIMIT_ENABLE", True) or not _method_matches(request, method):
-        return False
-    resolved = _rate(rate, group, request)
+    resolved = _applicable_rate(request, group=group, rate=rate, method=method)
     if resolved is None:
         return False
     limit, period = _split_rate(resolved)
@@ -207,13 +227,33 @@ def _fallback_is_limited(
     return fallback_limiter.hit(group, _key_value(key, group, request), limit, period)
 
 
+def _shared_is_limited(request: HttpRequest, *, group: str, key, rate, method) -> bool:
+    """Count the request in the shared cache; True when it is over the rate."""
+    cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+    if not isinstance(cache, RedisCache):
+        return is_ratelimited(
+            request, group=group, key=key, rate=rate, method=method, increment=True
+        )
+    resolved = _applicable_rate(request, group=group, rate=rate, method=method)
+    if resolved is None:
+        return False
+    limit, period = _split_rate(resolved)
+    value = _key_value(key, group, request)
+    cache_key = cache.client.make_key(
+        _make_cache_key(group, _get_window(value, period), resolved, value, method)
+    )
+    pipeline = cache.client.get_client(write=True).pipeline(transaction=True)
+    pipeline.set(cache_key, 0, ex=period + EXPIRATION_FUDGE, nx=True)
+    pipeline.incr(cache_key)
+    _created, count = pipeline.execute()
+    return count > limit
+
+
 def is_limited_with_fallback(request: HttpRequest, *, group: str, key, rate, method=ALL) -> bool:
-    """django-ratelimit's check (incrementing), or the per-process one while Redis is down."""
+    """The shared cache's count (incrementing), or the per-process one while Redis is down."""
     if shared_cache_state.should_try_shared():
         try:
-            limited = is_ratelimited(
-                request, group=group, key=key, rate=rate, method=method, increment=True
-            )
+            limited = _shared_is_limited(request, group=group, key=key, rate=rate, method=method)
         except SHARED_CACHE_ERRORS as exc:
             shared_cache_state.failed()
             return _fallback_is_limited(

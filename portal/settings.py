@@ -109,6 +109,8 @@ if DATABASE_URL:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # Django's backend with a health check that polls the socket instead of a SELECT 1.
+        DATABASES["default"]["ENGINE"] = "portal.db.postgresql"
         # A database that does not answer is a quick 503, not a request hanging on connect.
         DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
             "DB_CONNECT_TIMEOUT", default=5

@@ -27,6 +27,7 @@ from mlmodel.core.profile import (
 from mlmodel.core.taxonomy import job_family, match_title
 from portal.api.fields import RuleField
 from portal.api.openapi import PageSerializer
+from portal.api.serializers import FixedFieldsSerializer
 from portal.exceptions import InvalidInput
 from predictions import rules
 from predictions.display import feature_label
@@ -74,7 +75,7 @@ HISTORY_RANGE_TEXT = (
 )
 
 
-class ProfileInputSerializer(serializers.Serializer):
+class ProfileInputSerializer(FixedFieldsSerializer):
     """One job profile, checked by ``parse_profile`` (the same rule as the form and batch files)
     with JSON's own types: all field errors come back at once."""
 
@@ -116,7 +117,7 @@ class ProfileInputSerializer(serializers.Serializer):
             raise serializers.ValidationError(exc.errors) from None
 
 
-class ProfileOutputSerializer(serializers.Serializer):
+class ProfileOutputSerializer(FixedFieldsSerializer):
     job_title = serializers.CharField()
     experience_level = serializers.CharField()
     employment_type = serializers.CharField()
@@ -127,13 +128,13 @@ class ProfileOutputSerializer(serializers.Serializer):
     work_year = serializers.IntegerField()
 
 
-class ContributionSerializer(serializers.Serializer):
+class ContributionSerializer(FixedFieldsSerializer):
     feature = serializers.CharField(help_text="The input field (data set column name).")
     label = serializers.CharField(help_text="What it means for this profile, in words.")
     usd = serializers.IntegerField(help_text="Its effect on the estimate, in US dollars.")
 
 
-class PredictionOutputSerializer(serializers.Serializer):
+class PredictionOutputSerializer(FixedFieldsSerializer):
     id = serializers.IntegerField()
     url = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
@@ -192,7 +193,7 @@ class PredictionOutputSerializer(serializers.Serializer):
         ]
 
 
-class DateRangeQuerySerializer(serializers.Serializer):
+class DateRangeQuerySerializer(FixedFieldsSerializer):
     """The history filter, checked by ``rules.history_date_range`` like the HTML filter."""
 
     date_from = RuleField(
@@ -216,7 +217,7 @@ class DateRangeQuerySerializer(serializers.Serializer):
         return {"date_from": date_from, "date_to": date_to}
 
 
-class BatchRowErrorSerializer(serializers.Serializer):
+class BatchRowErrorSerializer(FixedFieldsSerializer):
     line = serializers.IntegerField(help_text="Line number in the uploaded file (header = 1).")
     errors = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
@@ -224,7 +225,7 @@ class BatchRowErrorSerializer(serializers.Serializer):
     )
 
 
-class BatchRowResultSerializer(serializers.Serializer):
+class BatchRowResultSerializer(FixedFieldsSerializer):
     line = serializers.IntegerField()
     inputs = serializers.DictField(
         child=serializers.CharField(allow_blank=True), help_text="The row's cells, by column."
@@ -236,13 +237,13 @@ class BatchRowResultSerializer(serializers.Serializer):
     model_version = serializers.IntegerField()
 
 
-class BatchResultSerializer(serializers.Serializer):
+class BatchResultSerializer(FixedFieldsSerializer):
     job = serializers.URLField(help_text="The stored batch job.")
     rows = BatchRowResultSerializer(many=True)
     errors = BatchRowErrorSerializer(many=True)
 
 
-class BatchJobSerializer(serializers.Serializer):
+class BatchJobSerializer(FixedFieldsSerializer):
     id = serializers.IntegerField()
     url = serializers.SerializerMethodField()
     status = serializers.ChoiceField(choices=JobStatus.choices)

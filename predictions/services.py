@@ -7,6 +7,7 @@ one transaction: a prediction is only ever shown to a user after its row exists.
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 import os
 import time
@@ -24,6 +25,7 @@ from mlmodel.models import ModelVersion
 from mlmodel.services import ServedPrediction
 from portal import metrics
 from portal.celery import app as celery_app
+from portal.db.insert import CompiledInsert
 from portal.exceptions import InvalidInput, PayloadTooLarge, ServiceError, Unavailable
 from portal.jobs.enqueue import enqueue_on_commit
 from portal.jobs.models import FULL_PERCENT
@@ -134,27 +136,35 @@ def _store_prediction(
 ) -> Prediction:
     # One INSERT is its own transaction (autocommit); an atomic block around it would only
     # add a BEGIN/COMMIT round trip to the hottest path of the API.
-    prediction = Prediction.objects.create(
-        user=user,
-        api_token=api_token,
-        channel=channel,
-        inputs=profile.as_dict(),
-        estimate_usd=served.estimate_usd,
-        interval_low_usd=served.interval_low_usd,
-        interval_high_usd=served.interval_high_usd,
-        interval_level=served.interval_level,
-        contributions=_contributions_json(served.contributions),
-        model_version_id=served.model_version_id,
-        experiment_id=served.experiment_id,
-        arm_id=served.arm_id,
-        experiment_phase=served.experiment_phase,
-        experiment_slot=served.experiment_slot,
-        latency_ms=latency_ms,
-        request_id=request_id[:REQUEST_ID_MAX_LENGTH],
-        title_match=served.title_match,
+    prediction = _prediction_insert().save(
+        Prediction(
+            user=user,
+            api_token=api_token,
+            channel=channel,
+            inputs=profile.as_dict(),
+            estimate_usd=served.estimate_usd,
+            interval_low_usd=served.interval_low_usd,
+            interval_high_usd=served.interval_high_usd,
+            interval_level=served.interval_level,
+            contributions=_contributions_json(served.contributions),
+            model_version_id=served.model_version_id,
+            experiment_id=served.experiment_id,
+            arm_id=served.arm_id,
+            experiment_phase=served.experiment_phase,
+            experiment_slot=served.experiment_slot,
+            latency_ms=latency_ms,
+            request_id=request_id[:REQUEST_ID_MAX_LENGTH],
+            title_match=served.title_match,
+        )
     )
     prediction.model_version = _served_model_version(served)
     return prediction
+
+
+@functools.cache
+def _prediction_insert() -> CompiledInsert:
+    """The prediction INSERT, compiled once per process (``portal/db/insert.py``)."""
+    return CompiledInsert(Prediction)
 
 
 def _served_model_version(served: ServedPrediction) -> ModelVersion:

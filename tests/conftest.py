@@ -53,6 +53,16 @@ def _isolated_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_routing():
+    """Each test re-reads which versions serve: a change inside a test's transaction never
+    commits, so the on-commit invalidation never runs, and a routing read by the previous test
+    (under ``MLMODEL_RELOAD_CHECK_SECONDS`` ago) would otherwise still name its versions."""
+    from mlmodel.loading import invalidate
+
+    invalidate()
+
+
 @pytest.fixture
 def password() -> str:
     return "correct-horse-battery-staple-42"

@@ -63,6 +63,7 @@ port_free() {  # PORT: nothing listens there (else another server would answer o
   ! curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$1/" || { echo "port $1 is in use" >&2; return 1; }
 }
 
+mkdir -p "$here/var"  # the servers' logs (git ignores var/)
 port=$FIRST_PORT
 index=0
 for tree in "$@"; do

@@ -18,12 +18,15 @@ import time
 import pytest
 import redis
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import RequestFactory
 from django.urls import reverse
+from django_ratelimit.core import EXPIRATION_FUDGE, get_usage
 from prometheus_client import REGISTRY
 
 from portal import ratelimit_fallback
 from portal.ratelimit_fallback import FallbackLimiter
 from predictions.models import BatchJob, Channel, Prediction
+from predictions.ratelimits import PREDICT_GROUP, RATE_KEY
 from predictions.services import prediction_create
 from tests.predictions.conftest import GOOD_ROW, PROFILE, PROFILE_DATA, csv_bytes
 
@@ -170,6 +173,42 @@ def test_predictions_answer_through_an_outage_limited_then_shared_again(
     assert own_redis.client().keys(RATE_LIMIT_KEY_PATTERN)
     assert responses[-1].status_code == 201
     assert ratelimit_fallback.shared_cache_state.failed_at is None
+
+
+def _command_calls(client: redis.Redis) -> dict[str, int]:
+    stats = client.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(value["calls"]) for name, value in stats.items()}
+
+
+def test_the_shared_count_is_one_transaction_on_django_ratelimits_keys_and_survives_a_flush(
+    api_client, own_redis, active_model_version, user
+):
+    # given one prediction counted in Redis
+    redis_client = own_redis.client()
+    before = _command_calls(redis_client)
+    assert _predict(api_client).status_code == 201
+    after = _command_calls(redis_client)
+
+    # then it was counted with SET NX EX + INCRBY in one MULTI/EXEC (no Lua, no second trip)
+    commands = ("multi", "set", "incrby", "exec")
+    counted = {name: after[name] - before.get(name, 0) for name in commands}
+    assert counted == {"multi": 1, "set": 1, "incrby": 1, "exec": 1}
+    assert "eval" not in after and "evalsha" not in after
+    # on django-ratelimit's own key and window, which expires with the window
+    [key] = redis_client.keys(RATE_LIMIT_KEY_PATTERN)
+    request = RequestFactory().post(PREDICTIONS_URL)
+    request.user = user
+    usage = get_usage(request, group=PREDICT_GROUP, key=RATE_KEY, rate=TIGHT_RATE, method="POST")
+    assert usage["count"] == 1
+    assert 0 < redis_client.ttl(key) <= 60 + EXPIRATION_FUDGE
+
+    # when the counter vanishes mid-window (a flush, an eviction)
+    redis_client.flushall()
+
+    # then the next request is counted afresh, not refused
+    assert _predict(api_client).status_code == 201
+    assert redis_client.get(key) == b"1"
+    assert redis_client.ttl(key) > 0
 
 
 def test_the_web_form_answers_through_an_outage_and_is_still_limited(

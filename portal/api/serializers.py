@@ -1,0 +1,27 @@
+"""A base for serializers whose fields are the same for every instance."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+class FixedFieldsSerializer(serializers.Serializer):
+    """Copies its declared fields shallowly for each instance, where DRF deep-copies them.
+
+    DRF deep-copies every declared field for every serializer instance so that an instance may
+    change its own fields; these serializers never do, and for an API prediction the deep copies
+    were ~16 % of the request's CPU (docs/benchmarks.md). A shallow copy still gives each
+    instance fields of its own to bind (``bind`` sets the parent, name and source on the copy);
+    what the copies share (choices, validators, schemas, help text) is only ever read.
+    """
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = {}
+        for name, declared in self._declared_fields.items():
+            # A bare copy of the instance dictionary: copy.copy's protocol costs more than this.
+            field = object.__new__(type(declared))
+            field.__dict__.update(declared.__dict__)
+            # A nested serializer builds its own fields, bound to itself, when first asked.
+            field.__dict__.pop("fields", None)
+            fields[name] = field
+        return fields

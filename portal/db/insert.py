@@ -1,0 +1,71 @@
+"""One model's INSERT, compiled by the ORM once per process instead of on every save.
+
+``Model.objects.create()`` builds the same INSERT statement on every call; for an API
+prediction that was ~6 % of the request's CPU (docs/benchmarks.md). :class:`CompiledInsert`
+asks the ORM's own insert compiler for the statement once, then for each new instance only
+prepares the values, with the compiler's own per-field preparation (``pre_save`` for
+``auto_now_add``, ``get_db_prep_save`` for JSON, dates and keys), executes it in autocommit (the
+INSERT is its own transaction, as ``create()`` outside ``atomic``), sets what the database
+returned (the primary key) and sends ``pre_save``/``post_save`` like ``save()``.
+
+Models whose fields need their own SQL placeholder (binary fields) are refused: their
+statement depends on the values.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.models import signals
+from django.db.models.sql import InsertQuery
+
+
+class CompiledInsert:
+    def __init__(self, model: type[models.Model], alias: str = DEFAULT_DB_ALIAS):
+        meta = model._meta
+        self.model = model
+        self.alias = alias
+        self.fields = [
+            field
+            for field in meta.local_concrete_fields
+            if not field.generated and field is not meta.auto_field
+        ]
+        refused = [field.name for field in self.fields if hasattr(field, "get_placeholder")]
+        if refused:
+            raise ImproperlyConfigured(f"{model.__name__}: fields with SQL placeholders {refused}")
+        self.returning_fields = meta.db_returning_fields
+        self._compiled = None
+
+    def _compile(self, instance: models.Model):
+        query = InsertQuery(self.model)
+        query.insert_values(self.fields, [instance])
+        compiler = query.get_compiler(self.alias)
+        compiler.returning_fields = self.returning_fields
+        [(statement, _params)] = compiler.as_sql()
+        columns = [field.get_col(self.model._meta.db_table) for field in self.returning_fields]
+        return compiler, statement, compiler.get_converters(columns)
+
+    def save(self, instance: models.Model) -> models.Model:
+        """INSERT a new instance and set its returned fields; the instance is then saved."""
+        meta_kwargs = {"sender": self.model, "instance": instance, "raw": False}
+        signals.pre_save.send(**meta_kwargs, using=self.alias, update_fields=None)
+        instance._prepare_related_fields_for_save(operation_name="save")
+        if self._compiled is None:
+            self._compiled = self._compile(instance)
+        compiler, statement, converters = self._compiled
+        params = [
+            compiler.prepare_value(field, compiler.pre_save_val(field, instance))
+            for field in self.fields
+        ]
+        connection = connections[self.alias]
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            row = connection.ops.fetch_returned_insert_columns(cursor, compiler.returning_params)
+        if converters:
+            [row] = compiler.apply_converters([row], converters)
+        for value, field in zip(row, self.returning_fields, strict=True):
+            setattr(instance, field.attname, value)
+        instance._state.adding = False
+        instance._state.db = self.alias
+        signals.post_save.send(**meta_kwargs, created=True, update_fields=None, using=self.alias)
+        return instance

@@ -1,0 +1,52 @@
+"""FixedFieldsSerializer: shallow field copies, each bound to its own serializer instance."""
+
+from rest_framework import serializers
+from rest_framework.test import APIRequestFactory
+
+from portal.api.serializers import FixedFieldsSerializer
+
+
+class Inner(FixedFieldsSerializer):
+    code = serializers.CharField()
+
+
+class Outer(FixedFieldsSerializer):
+    name = serializers.CharField(max_length=5)
+    host = serializers.SerializerMethodField()
+    inner = Inner()
+
+    def get_host(self, obj) -> str:
+        return self.context["request"].get_host()
+
+
+class PlainOuter(serializers.Serializer):
+    name = serializers.CharField(max_length=5)
+    inner = Inner()
+
+
+def _request(host: str):
+    return APIRequestFactory().get("/", HTTP_HOST=host)
+
+
+def test_each_instance_binds_its_own_fields_and_sees_its_own_context(settings):
+    settings.ALLOWED_HOSTS = ["a.test", "b.test"]
+    item = {"name": "x", "inner": {"code": "c"}}
+
+    first = Outer(item, context={"request": _request("a.test")})
+    second = Outer(item, context={"request": _request("b.test")})
+
+    # then answers are each instance's own, nested fields included
+    assert first.data == {"name": "x", "host": "a.test", "inner": {"code": "c"}}
+    assert second.data["host"] == "b.test"
+    assert first.fields["host"] is not second.fields["host"]
+    assert first.fields["host"].parent is first and second.fields["host"].parent is second
+    assert first.fields["inner"].fields["code"].parent is first.fields["inner"]
+    # and the declared fields themselves stay unbound
+    assert Outer._declared_fields["host"].parent is None
+
+
+def test_input_validation_is_the_same_as_drfs():
+    for data in ({"name": "toolong", "inner": {}}, {"name": "ok", "inner": {"code": "c"}}):
+        fixed, plain = Outer(data=data), PlainOuter(data=data)
+        assert fixed.is_valid() == plain.is_valid()
+        assert fixed.errors == plain.errors
