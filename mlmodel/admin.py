@@ -7,18 +7,30 @@ log with the admin user who made it and the reason they gave.
 
 import json
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.template.loader import render_to_string
+from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from mlmodel.admin_rollout import MANAGE_PERMISSION, ModelVersionActions
-from mlmodel.model_card import model_card
-from mlmodel.models import ImportBatch, ModelEvent, ModelVersion, SalaryRecord
-from mlmodel.selectors import model_version_metrics_summary, model_version_previous_champion
+from mlmodel.admin_rollout import (
+    CANDIDATE_EXPERIMENT_WEIGHT,
+    MANAGE_PERMISSION,
+    ModelVersionActions,
+)
+from mlmodel.model_card import ModelCard, model_card
+from mlmodel.models import ImportBatch, ModelEvent, ModelStatus, ModelVersion, SalaryRecord
+from mlmodel.selectors import (
+    model_version_champion,
+    model_version_metrics_summary,
+    model_version_previous_champion,
+)
+from mlmodel.training_selectors import training_run_get
+from portal.exceptions import NotFound
 
 REASON_COLUMN_CHARS = 60
 
@@ -56,8 +68,8 @@ class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/mlmodel/modelversion/change_form.html"
     change_list_template = "admin/mlmodel/modelversion/change_list.html"
     inlines = (ModelEventInline,)
+    # The model card (and the champion's beside it) is drawn above these by the template.
     fieldsets = (
-        ("Model card", {"fields": ("model_card_html",)}),
         (
             None,
             {
@@ -89,7 +101,6 @@ class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ),
     )
     readonly_fields = (
-        "model_card_html",
         "version",
         "status",
         "is_demo",
@@ -119,10 +130,6 @@ class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="trained", ordering="trained_at")
     def trained_on(self, obj: ModelVersion) -> str:
         return formats.date_format(timezone.localtime(obj.trained_at), "j M Y")
-
-    @admin.display(description="card")
-    def model_card_html(self, obj: ModelVersion) -> str:
-        return render_to_string("mlmodel/_model_card.html", {"card": model_card(obj)})
 
     @admin.display(description="test MAE $")
     def test_mae(self, obj: ModelVersion) -> str:
@@ -159,11 +166,52 @@ class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return _pretty_json(obj.library_versions)
 
     def get_urls(self):
-        return [*ModelVersionActions(self).urls(), *super().get_urls()]
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "from-run/<int:run_id>/",
+                wrap(self.from_run_view),
+                name="mlmodel_modelversion_from_run",
+            ),
+            *ModelVersionActions(self).urls(),
+            *super().get_urls(),
+        ]
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        context = {**(extra_context or {}), "can_manage": request.user.has_perm(MANAGE_PERMISSION)}
+        context = {
+            **(extra_context or {}),
+            "can_manage": request.user.has_perm(MANAGE_PERMISSION),
+            "candidate_experiment_weight": CANDIDATE_EXPERIMENT_WEIGHT,
+        }
         return super().changeform_view(request, object_id, form_url, context)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["model_cards"] = self.model_cards(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @staticmethod
+    def model_cards(version: ModelVersion) -> list[ModelCard]:
+        """This version's card, then the champion's when it is another one: a candidate is
+        judged against what serves today, so staff read the two side by side."""
+        champion = None if version.status == ModelStatus.ACTIVE else model_version_champion()
+        return [model_card(version), *([model_card(champion)] if champion else [])]
+
+    def from_run_view(self, request: HttpRequest, run_id: int) -> HttpResponseRedirect:
+        """The candidate a training run registered. The run's page links here before the run
+        has finished (its bar fills without a reload), when it cannot know the version yet."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            run = training_run_get(run_id=run_id)
+        except NotFound as exc:
+            raise Http404(f"Training run {run_id} does not exist.") from exc
+        if run.model_version_id is None:
+            self.message_user(
+                request, f"Training run #{run.pk} has registered no model version.", messages.ERROR
+            )
+            return redirect(reverse("admin:mlmodel_trainingrun_change", args=[run.pk]))
+        return redirect(reverse("admin:mlmodel_modelversion_change", args=[run.model_version_id]))
 
     def changelist_view(self, request, extra_context=None):
         context = {

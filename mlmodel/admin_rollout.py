@@ -27,6 +27,8 @@ from portal.exceptions import ServiceError
 
 MANAGE_PERMISSION = "mlmodel.change_modelversion"
 MAX_NEW_ARMS = 3
+# "Start a 10 % experiment" on a candidate's page: a first, small exposure beside the champion.
+CANDIDATE_EXPERIMENT_WEIGHT = 10
 TREND_WIDTH, TREND_HEIGHT, TREND_PAD = 640, 220, 44
 
 
@@ -431,7 +433,8 @@ class ExperimentAdmin(admin.ModelAdmin):
 
 
 class ModelVersionActions:
-    """Make champion, retire and roll back, each on a confirmation page with a reason."""
+    """Make champion, retire, roll back and start a candidate's experiment, each on a
+    confirmation page with a reason."""
 
     def __init__(self, model_admin: admin.ModelAdmin) -> None:
         self.model_admin = model_admin
@@ -450,6 +453,11 @@ class ModelVersionActions:
                 wrap(self.retire_view),
                 name="mlmodel_modelversion_retire",
             ),
+            path(
+                "<int:version_id>/experiment/",
+                wrap(self.experiment_view),
+                name="mlmodel_modelversion_experiment",
+            ),
         ]
 
     def _page(self, request, *, form, title, intro, submit, back):
@@ -465,7 +473,8 @@ class ModelVersionActions:
         }
         return TemplateResponse(request, "admin/mlmodel/confirm_action.html", context)
 
-    def _confirm(self, request, *, title, intro, submit, back, change, done):
+    def _confirm(self, request, *, title, intro, submit, back, change, done, then=None):
+        """``then(result)``, when given, is where to go once done (else back where we came from)."""
         _require_manage(request)
         form = ReasonForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -475,7 +484,7 @@ class ModelVersionActions:
                 _errors_into(form, exc)
             else:
                 self.model_admin.message_user(request, done(result))
-                return HttpResponseRedirect(back)
+                return HttpResponseRedirect(then(result) if then else back)
         return self._page(request, form=form, title=title, intro=intro, submit=submit, back=back)
 
     def champion_view(self, request, version_id: int):
@@ -507,6 +516,29 @@ class ModelVersionActions:
                 version=version.version, actor=request.user, reason=reason
             ),
             done=lambda result: f"v{result.version} retired.",
+        )
+
+    def experiment_view(self, request, version_id: int):
+        version = get_object_or_404(ModelVersion.objects.defer("artifact"), pk=version_id)
+        weight = CANDIDATE_EXPERIMENT_WEIGHT
+        return self._confirm(
+            request,
+            title=f"Start a {weight} % experiment for v{version.version}",
+            intro=f"v{version.version} will answer {weight} % of users (each keeps their arm), "
+            "the champion the others. Read the experiment's dashboard, then promote or stop it.",
+            submit=f"Yes, start the {weight} % experiment",
+            back=reverse("admin:mlmodel_modelversion_change", args=[version.pk]),
+            change=lambda reason: services.experiment_start_for_candidate(
+                candidate_version=version.version,
+                weight=weight,
+                actor=request.user,
+                reason=reason,
+                automatic=False,
+            ),
+            done=lambda experiment: f"Experiment “{experiment.name}” started.",
+            then=lambda experiment: reverse(
+                "admin:mlmodel_experiment_change", args=[experiment.pk]
+            ),
         )
 
     def rollback_view(self, request):

@@ -4,7 +4,8 @@ import os
 
 import pytest
 
-from tests.conftest import CHROMIUM_PATH
+from tests.conftest import CHROMIUM_PATH, FAST_TRAINING_PARAMS
+from tests.mlmodel.test_training_worker import workers_on_a_private_queue
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM calls made by the
 # test itself (fixtures) are still synchronous and safe.
@@ -38,3 +39,25 @@ def page(page):
     """Fail fast: a missing element should not cost the suite 30 s per assertion."""
     page.set_default_timeout(10_000)
     return page
+
+
+@pytest.fixture
+def worker(transactional_db, settings):
+    """One real worker on a private queue; this process (the live server) sends tasks to it."""
+    with workers_on_a_private_queue(settings, prefix="training-browser") as workers:
+        workers.start()
+        yield workers
+        workers.remove_logs()
+
+
+@pytest.fixture
+def fast_runs(monkeypatch):
+    """Runs started from the admin train with the small test parameters (seconds, not a minute)."""
+    from mlmodel import training_runs
+
+    real = training_runs.training_run_request
+
+    def fast(**kwargs):
+        return real(**{"params": FAST_TRAINING_PARAMS, **kwargs})
+
+    monkeypatch.setattr("mlmodel.admin_training.training_run_request", fast)

@@ -207,3 +207,160 @@ def test_the_audit_log_cannot_be_edited_or_deleted_in_the_admin(admin_client, ve
     # then
     assert change.status_code == 403 and delete.status_code == 403
     assert ModelEvent.objects.filter(pk=event.pk, reason="").exists()
+
+
+# --- a candidate's page: its card beside the champion's, a 10 % experiment in one step ---
+def _candidate_urls(version_id: int, run_id: int) -> list[str]:
+    return [
+        reverse("admin:mlmodel_modelversion_experiment", args=[version_id]),
+        reverse("admin:mlmodel_modelversion_from_run", args=[run_id]),
+    ]
+
+
+@pytest.fixture
+def run_of_v2(versions):
+    from mlmodel.models import TrainingRun, TrainingTrigger
+
+    return TrainingRun.objects.create(trigger=TrainingTrigger.ADMIN, model_version=versions[1])
+
+
+def test_non_staff_and_anonymous_never_reach_a_candidate_page(client, user, versions, run_of_v2):
+    # given
+    urls = _candidate_urls(versions[1].pk, run_of_v2.pk)
+
+    # when
+    anonymous = [client.get(url) for url in urls]
+    client.force_login(user)
+    signed_in = [client.get(url) for url in urls]
+    posted = client.post(urls[0], {"reason": "sneaky"})
+
+    # then: the admin sends both to its login page; no experiment was started
+    assert all(r.status_code == 302 and "/admin/login/" in r["Location"] for r in anonymous)
+    assert all(r.status_code == 302 and "/admin/login/" in r["Location"] for r in signed_in)
+    assert posted.status_code == 302 and "/admin/login/" in posted["Location"]
+    assert not Experiment.objects.exists()
+
+
+def test_staff_without_the_permissions_get_403_on_a_candidate_page(
+    client, django_user_model, versions, run_of_v2, password
+):
+    # given a staff member who may look at versions but not change them, and one with no rights
+    from django.contrib.auth.models import Permission
+
+    viewer = django_user_model.objects.create_user(
+        username="viewer", password=password, is_staff=True
+    )
+    viewer.user_permissions.add(*Permission.objects.filter(codename="view_modelversion"))
+    nobody = django_user_model.objects.create_user(
+        username="nobody", password=password, is_staff=True
+    )
+    experiment_url, from_run_url = _candidate_urls(versions[1].pk, run_of_v2.pk)
+
+    # when
+    client.force_login(viewer)
+    viewer_get = client.get(experiment_url)
+    viewer_post = client.post(experiment_url, {"reason": "x"})
+    viewer_from_run = client.get(from_run_url)
+    client.force_login(nobody)
+    nobody_from_run = client.get(from_run_url)
+
+    # then: looking is allowed to the viewer, starting an experiment is not
+    assert viewer_get.status_code == 403 and viewer_post.status_code == 403
+    assert viewer_from_run.status_code == 302
+    assert nobody_from_run.status_code == 403
+    assert not Experiment.objects.exists()
+
+
+def test_a_candidates_page_shows_its_card_beside_the_champions(admin_client, versions):
+    # when
+    candidate = admin_client.get(
+        reverse("admin:mlmodel_modelversion_change", args=[versions[1].pk])
+    )
+    champion = admin_client.get(reverse("admin:mlmodel_modelversion_change", args=[versions[0].pk]))
+
+    # then
+    cards = candidate.content.decode().split('id="model-cards"', 1)[1].split("</fieldset>", 1)[0]
+    this_version, beside = cards.split('data-role="champion"', 1)
+    assert "Model card of v2 beside the champion's (v1)" in cards
+    assert 'id="model-card-2"' in this_version and 'id="model-card-1"' in beside
+    assert "in service: the champion" in beside
+    own = champion.content.decode()
+    assert 'id="model-card-1"' in own and 'data-role="champion"' not in own
+
+
+def test_a_staff_member_starts_a_10_percent_experiment_from_the_candidates_page(
+    admin_client, staff_user, versions
+):
+    # given the candidate's page and its link
+    url = reverse("admin:mlmodel_modelversion_experiment", args=[versions[1].pk])
+    page = admin_client.get(reverse("admin:mlmodel_modelversion_change", args=[versions[1].pk]))
+    assert f'href="{url}">Start a 10 % experiment…' in page.content.decode()
+
+    # when they open it, confirm without a reason, then with one
+    confirmation = admin_client.get(url)
+    without_reason = admin_client.post(url, {"reason": ""})
+    started = admin_client.post(url, {"reason": "passed its gates"})
+
+    # then one running experiment: the champion at 90 %, the candidate at 10 %
+    assert "Start a 10 % experiment for v2" in confirmation.content.decode()
+    assert "This field is required" in without_reason.content.decode()
+    experiment = Experiment.objects.get()
+    assert started.status_code == 302
+    assert started["Location"] == reverse("admin:mlmodel_experiment_change", args=[experiment.pk])
+    assert experiment.status == ExperimentStatus.RUNNING
+    assert dict(experiment.arms.values_list("model_version__version", "weight")) == {1: 90, 2: 10}
+    logged = set(
+        ModelEvent.objects.filter(experiment=experiment).values_list(
+            "model_version__version", "action", "actor", "automatic", "reason"
+        )
+    )
+    assert {
+        (2, ModelAction.EXPERIMENT_CREATED, staff_user.pk, False, "passed its gates"),
+        (2, ModelAction.EXPERIMENT_STARTED, staff_user.pk, False, "passed its gates"),
+    } <= logged
+
+
+def test_a_second_experiment_is_refused_on_the_confirmation_page(admin_client, versions):
+    # given an experiment already running for v2
+    url = reverse("admin:mlmodel_modelversion_experiment", args=[versions[2].pk])
+    start_experiment_of([{"model_version": 2, "weight": 50}])
+
+    # when they try to start one for v3
+    refused = admin_client.post(url, {"reason": "v3 as well"})
+
+    # then the service's refusal is shown on the page and nothing else started
+    assert refused.status_code == 200 and "errornote" in refused.content.decode()
+    assert Experiment.objects.count() == 1
+
+
+def test_the_training_run_page_leads_to_the_candidate_it_registered(
+    admin_client, versions, run_of_v2
+):
+    # given a run that registered no version yet
+    from mlmodel.models import TrainingRun, TrainingTrigger
+
+    unfinished = TrainingRun.objects.create(trigger=TrainingTrigger.ADMIN)
+    run_page = admin_client.get(reverse("admin:mlmodel_trainingrun_change", args=[run_of_v2.pk]))
+
+    # when
+    to_candidate = admin_client.get(
+        reverse("admin:mlmodel_modelversion_from_run", args=[run_of_v2.pk])
+    )
+    not_yet = admin_client.get(
+        reverse("admin:mlmodel_modelversion_from_run", args=[unfinished.pk]), follow=True
+    )
+    missing = admin_client.get(reverse("admin:mlmodel_modelversion_from_run", args=[999_999]))
+
+    # then
+    link = reverse("admin:mlmodel_modelversion_from_run", args=[run_of_v2.pk])
+    assert f'href="{link}"' in run_page.content.decode()
+    assert to_candidate["Location"] == reverse(
+        "admin:mlmodel_modelversion_change", args=[versions[1].pk]
+    )
+    assert not_yet.redirect_chain[-1][0] == reverse(
+        "admin:mlmodel_trainingrun_change", args=[unfinished.pk]
+    )
+    assert f"Training run #{unfinished.pk} has registered no model version." in (
+        not_yet.content.decode()
+    )
+    assert missing.status_code == 404

@@ -7,6 +7,7 @@ heartbeat sweep (run here, as beat would) sends the run again, and a second work
 with exactly one version, while the dead worker's own message, handed out again, does nothing.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -91,13 +92,13 @@ class Workers:
             log_path.unlink(missing_ok=True)
 
 
-@pytest.fixture
-def private_workers(transactional_db, settings) -> Iterator[Workers]:
-    """Tasks go through the broker to a queue only this test's workers read."""
+@contextlib.contextmanager
+def workers_on_a_private_queue(settings, *, prefix: str = "training") -> Iterator[Workers]:
+    """Tasks go through the broker to a queue only these workers read; the queue is removed
+    and the app's eager mode restored afterwards (the browser tests use it too)."""
     settings.TRAINING_LOCK_SECONDS = LOCK_SECONDS
     settings.TRAINING_MIN_ROWS = MIN_ROWS
-    settings.JOB_HEARTBEAT_TIMEOUT_SECONDS = HEARTBEAT_TIMEOUT_SECONDS
-    queue = f"training-{uuid.uuid4().hex[:12]}"
+    queue = f"{prefix}-{uuid.uuid4().hex[:12]}"
     saved = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)
     celery_app.conf.task_always_eager = False
     celery_app.conf.task_default_queue = queue
@@ -110,6 +111,13 @@ def private_workers(transactional_db, settings) -> Iterator[Workers]:
         with celery_app.connection_for_write() as connection:
             channel = connection.default_channel
             channel.client.delete(channel.keyprefix_queue % queue)
+
+
+@pytest.fixture
+def private_workers(transactional_db, settings) -> Iterator[Workers]:
+    settings.JOB_HEARTBEAT_TIMEOUT_SECONDS = HEARTBEAT_TIMEOUT_SECONDS
+    with workers_on_a_private_queue(settings) as workers:
+        yield workers
 
 
 @pytest.fixture
