@@ -1,11 +1,11 @@
 """Admin for feedback: read what users said and review the training rows held pending."""
 
 from django.contrib import admin, messages
-from django.utils import formats, timezone
 
 from feedback.models import Feedback
 from feedback.services import feedback_training_review
 from mlmodel.models import ReviewStatus
+from portal.admin_display import date_text
 
 THOUSAND = 1_000
 
@@ -62,7 +62,7 @@ class FeedbackAdmin(admin.ModelAdmin):
 
     @admin.display(description="Updated", ordering="updated_at")
     def updated(self, obj: Feedback) -> str:
-        return formats.date_format(timezone.localtime(obj.updated_at), "j M Y H:i")
+        return date_text(obj.updated_at)
 
     @admin.display(description="Salary / estimate (#)", ordering="actual_salary_usd")
     def salary_against_estimate(self, obj: Feedback) -> str:

@@ -3,8 +3,8 @@
 from django.contrib import admin
 from django.db.models.functions import Length
 from django.template.defaultfilters import filesizeformat
-from django.utils import formats, timezone
 
+from portal.admin_display import date_text
 from portal.jobs.admin import JOB_ADMIN_FIELDS
 from predictions.models import BatchJob, Prediction
 
@@ -28,11 +28,6 @@ def usd_text(value: int | None) -> str:
 
 def usd_short_text(value: int) -> str:
     return f"${value / THOUSAND:,.0f}K" if value >= THOUSAND else f"${value:,}"
-
-
-def date_text(moment) -> str:
-    """``2 Dec 2026 00:47`` in the site's time zone: one short line in a list."""
-    return formats.date_format(timezone.localtime(moment), "j M Y H:i")
 
 
 def latency_text(milliseconds: float | None) -> str:

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from portal.accounts.models import ApiToken, User
 from portal.accounts.services import api_tokens_revoke
+from portal.admin_display import date_text
 
 
 class PortalUserCreationForm(AdminUserCreationForm):
@@ -40,7 +41,7 @@ class UserAdmin(DjangoUserAdmin):
 class ApiTokenAdmin(admin.ModelAdmin):
     """Tokens are issued by their owners; staff can only inspect and revoke them."""
 
-    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_display = ("name", "user", "prefix", "created", "last_used", "revoked")
     list_filter = (("revoked_at", admin.EmptyFieldListFilter), "created_at")
     search_fields = ("name", "prefix", "user__username", "user__email")
     list_select_related = ("user",)
@@ -57,6 +58,18 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, obj: ApiToken) -> str:
+        return date_text(obj.created_at)
+
+    @admin.display(description="Last used", ordering="last_used_at")
+    def last_used(self, obj: ApiToken) -> str:
+        return date_text(obj.last_used_at)
+
+    @admin.display(description="Revoked", ordering="revoked_at")
+    def revoked(self, obj: ApiToken) -> str:
+        return date_text(obj.revoked_at)
 
     @admin.action(description="Revoke selected tokens", permissions=["change"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
