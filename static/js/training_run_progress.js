@@ -1,5 +1,5 @@
 // The admin's training-run page: poll the run's progress JSON and update the bar in place,
-// then show the candidate's metrics beside the champion's. An external file, not inline
+// then refresh the record (the candidate's metrics beside the champion's among it). An external file, not inline
 // script, because the Content-Security-Policy allows no inline script.
 (function () {
   "use strict";
@@ -10,7 +10,6 @@
   }
   var url = root.getAttribute("data-progress-url");
   var interval = parseInt(root.getAttribute("data-poll-milliseconds"), 10) || 1000;
-  var comparison = document.getElementById("training-run-comparison");
 
   function part(scope, role) {
     return scope ? scope.querySelector('[data-role="' + role + '"]') : null;
@@ -22,35 +21,31 @@
     }
   }
 
-  function renderComparison(state) {
-    if (!comparison || !state.comparison || state.comparison.length === 0) {
-      return;
-    }
-    setText(part(comparison, "candidate"), state.model_version ? "v" + state.model_version : "");
-    setText(
-      part(comparison, "champion"),
-      state.active_version ? "v" + state.active_version : "(none)"
-    );
-    setText(part(comparison, "rows"), String(state.held_out_rows));
-    if (state.gate_passed === true) {
-      setText(part(comparison, "gate"), "Gates: passed.");
-    } else if (state.gate_passed === false) {
-      setText(part(comparison, "gate"), "Gates: DID NOT PASS — " + state.gate_reasons.join(" "));
-    }
-    var body = part(comparison, "rows-body");
-    while (body.firstChild) {
-      body.removeChild(body.firstChild);
-    }
-    state.comparison.forEach(function (cells) {
-      var row = document.createElement("tr");
-      cells.forEach(function (cell) {
-        var td = document.createElement("td");
-        td.textContent = cell;
-        row.appendChild(td);
+  // Once the run has finished, every field of the record below the bar (status, candidate,
+  // gates, times) has changed too: fetch this page again and swap its content in place, so
+  // nothing stays at what it said when the page was opened, and no reload loses the scroll.
+  function refreshRecord() {
+    fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("the run's page answered " + response.status);
+        }
+        return response.text();
+      })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        ["#content", ".breadcrumbs"].forEach(function (selector) {
+          var now = document.querySelector(selector);
+          var then = fresh.querySelector(selector);
+          if (now && then) {
+            now.replaceWith(document.importNode(then, true));
+          }
+        });
+        document.title = fresh.title;
+      })
+      .catch(function () {
+        window.setTimeout(refreshRecord, interval * 3);
       });
-      body.appendChild(row);
-    });
-    comparison.hidden = false;
   }
 
   function render(state) {
@@ -65,7 +60,7 @@
     message.hidden = !state.message;
     root.setAttribute("data-finished", state.finished ? "true" : "false");
     if (state.finished) {
-      renderComparison(state);
+      refreshRecord();
     }
   }
 

@@ -144,6 +144,14 @@ def test_a_staff_member_retrains_tries_promotes_and_rolls_back_a_model(
     expect(comparison.locator('[data-role="champion"]')).to_have_text("v1")
     expect(comparison.locator("tbody tr")).to_have_count(5)
     expect(comparison.locator("tbody tr").first).to_contain_text("MAE")
+    # and the record below the bar says so too, still without a reload
+    expect(page.locator(".field-status .readonly")).to_have_text(re.compile("succeeded", re.I))
+    expect(page.locator(".field-candidate .readonly")).to_have_text("v2")
+    expect(page.locator(".field-progress_percent .readonly")).to_have_text("100")
+    expect(page.locator("#content h2").first).to_have_text(f"training run #{run.pk} succeeded")
+    expect(page.locator(".breadcrumbs")).to_contain_text(f"training run #{run.pk} succeeded")
+    expect(page.locator('#training-run-progress [data-role="stage"]')).to_have_text("")
+    assert page.evaluate("window.notReloaded") is True
     journey.readable("training-run")
 
     # then the candidate's card is beside the champion's (stacked on a phone)
