@@ -1,13 +1,12 @@
 """HTML forms for the account pages: shape checks only; business rules live in services."""
 
-import uuid
-
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.validators import UnicodeUsernameValidator
 
 from portal.accounts.models import User
 from portal.accounts.services import TOKEN_NAME_MAX_LENGTH
+from portal.submissions import submission_field
 
 USERNAME_MAX_LENGTH = User._meta.get_field("username").max_length
 
@@ -62,10 +61,6 @@ class LoginForm(AuthenticationForm):
         self.fields["username"].widget.attrs["autocomplete"] = "username"
 
 
-def _new_submission_id() -> str:
-    return uuid.uuid4().hex
-
-
 class ApiTokenCreateForm(forms.Form):
     """The name goes to ``api_token_create`` as typed: its rule (and message) is the API's too.
 
@@ -73,9 +68,7 @@ class ApiTokenCreateForm(forms.Form):
     new secret re-sends the same id, and the service refuses to create a second token for it.
     """
 
-    submission = forms.CharField(
-        widget=forms.HiddenInput, initial=_new_submission_id, required=False
-    )
+    submission = submission_field()
 
     name = forms.CharField(
         required=False,

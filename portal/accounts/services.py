@@ -69,11 +69,20 @@ def _new_token_key() -> str:
     return TOKEN_KEY_PREFIX + secrets.token_urlsafe(TOKEN_RANDOM_BYTES)
 
 
+def _submission_key(*, user: User, submission: str) -> str:
+    return f"{SUBMISSION_KEY_PREFIX}:{user.pk}:{submission[:SUBMISSION_ID_MAX_LENGTH]}"
+
+
 def _submission_claim(*, user: User, submission: str) -> None:
     """The first use of a form's one-time id wins; a resubmitted form (a reload) is refused."""
-    key = f"{SUBMISSION_KEY_PREFIX}:{user.pk}:{submission[:SUBMISSION_ID_MAX_LENGTH]}"
-    if not cache.add(key, 1, timeout=SUBMISSION_MEMORY_SECONDS):
+    if not cache.add(
+        _submission_key(user=user, submission=submission), 1, SUBMISSION_MEMORY_SECONDS
+    ):
         raise Conflict({"submission": [ALREADY_SUBMITTED_MESSAGE]})
+
+
+def _submission_release(*, user: User, submission: str) -> None:
+    cache.delete(_submission_key(user=user, submission=submission))
 
 
 def api_token_create(
@@ -81,10 +90,10 @@ def api_token_create(
 ) -> tuple[ApiToken, str]:
     """Issue a token and return it with its secret key, which is never stored or shown again.
 
-    ``submission`` (the HTML form's one-time id) makes a resubmitted form create nothing.
+    ``submission`` (the HTML form's one-time id) makes a resubmitted form create nothing. It
+    is used up only by a token created: a form refused for its name (or the limit) is sent
+    again, corrected, with the same id.
     """
-    if submission:
-        _submission_claim(user=user, submission=submission)
     name = (name or "").strip()
     if not name:
         raise InvalidInput({"name": ["Give the token a name, e.g. the script that will use it."]})
@@ -102,13 +111,20 @@ def api_token_create(
                     ]
                 }
             )
+        if submission:
+            _submission_claim(user=user, submission=submission)
         key = _new_token_key()
-        token = ApiToken.objects.create(
-            user=user,
-            name=name,
-            prefix=key[:TOKEN_DISPLAY_PREFIX_LENGTH],
-            key_hash=hash_token_key(key),
-        )
+        try:
+            token = ApiToken.objects.create(
+                user=user,
+                name=name,
+                prefix=key[:TOKEN_DISPLAY_PREFIX_LENGTH],
+                key_hash=hash_token_key(key),
+            )
+        except Exception:
+            if submission:
+                _submission_release(user=user, submission=submission)
+            raise
     logger.info("api token created", extra={"user_id": user.pk, "token_id": token.pk})
     return token, key
 

@@ -155,3 +155,42 @@ def test_reloading_the_page_that_showed_a_new_secret_creates_no_second_token(aut
     assert fresh != submission
     auth_client.post(reverse("accounts:token_create"), {"name": "ci", "submission": fresh})
     assert ApiToken.objects.filter(user=user).count() == 2
+
+
+def test_a_form_refused_for_its_name_creates_the_token_once_corrected(auth_client, user):
+    # given the account page's form, sent with a blank name
+    page = auth_client.get(reverse("accounts:account"))
+    submission = page.context["form"]["submission"].value()
+    refused = auth_client.post(
+        reverse("accounts:token_create"), {"name": "  ", "submission": submission}
+    )
+    assert not ApiToken.objects.filter(user=user).exists()
+
+    # when the same form is sent again with a name
+    corrected = auth_client.post(
+        reverse("accounts:token_create"), {"name": "laptop", "submission": submission}
+    )
+
+    # then the refusal named the field, and the corrected form created one token
+    assert "Give the token a name" in refused.content.decode()
+    assert corrected.context["new_token_key"]
+    assert list(ApiToken.objects.filter(user=user).values_list("name", flat=True)) == ["laptop"]
+
+
+def test_sending_the_sign_up_form_twice_creates_one_account(client, django_user_model, password):
+    # given a filled sign-up form
+    data = {
+        "username": "carol",
+        "email": "carol@example.com",
+        "password1": password,
+        "password2": password,
+    }
+
+    # when it is sent twice (a reload of its answer, or a double click)
+    first = client.post(reverse("accounts:signup"), data)
+    again = client.post(reverse("accounts:signup"), data)
+
+    # then one account exists and the second post creates nothing
+    assert first.status_code == 302
+    assert again.status_code in (200, 302)
+    assert django_user_model.objects.filter(username="carol").count() == 1

@@ -1,0 +1,30 @@
+"""A form's one-time submission id: a resubmitted form (a reload of its answer, Back and send
+again, a double click) must never create a second object.
+
+The id is rendered, hidden, with each fresh form and sent back with it. Whatever the form
+creates records it (a unique column, or a claim in the cache where nothing is stored), so the
+second arrival of the same id finds the first object instead of creating another.
+"""
+
+import uuid
+
+from django import forms
+
+SUBMISSION_ID_LENGTH = 32  # uuid4().hex
+SUBMISSION_ID_PATTERN = rf"^[0-9a-f]{{{SUBMISSION_ID_LENGTH}}}$"
+INVALID_SUBMISSION_MESSAGE = "This form is out of date: please reload the page and send it again."
+
+
+def new_submission_id() -> str:
+    return uuid.uuid4().hex
+
+
+def submission_field() -> forms.RegexField:
+    """The hidden field: a fresh id in every new form; a bound form keeps the id it was sent."""
+    return forms.RegexField(
+        regex=SUBMISSION_ID_PATTERN,
+        widget=forms.HiddenInput,
+        initial=new_submission_id,
+        required=False,
+        error_messages={"invalid": INVALID_SUBMISSION_MESSAGE},
+    )
