@@ -27,6 +27,7 @@ from mlmodel.core.profile import (
 )
 from mlmodel.core.taxonomy import KNOWN_JOB_TITLES
 from portal.exceptions import InvalidInput, PayloadTooLarge
+from portal.submissions import submission_field
 from predictions import rules
 from predictions.models import Channel
 
@@ -77,7 +78,10 @@ def _remote_choices() -> list[tuple[int, str]]:
 
 
 class PredictionForm(forms.Form):
-    """The eight profile fields; ``clean`` runs the one shared validator, parse_profile."""
+    """The eight profile fields; ``clean`` runs the one shared validator, parse_profile.
+    ``submission`` is the form's one-time id: sent twice, it answers with one prediction."""
+
+    submission = submission_field()
 
     job_title = RuleCheckedCharField(
         max_length=MAX_JOB_TITLE_LENGTH,
@@ -172,7 +176,11 @@ class HistoryFilterForm(DateRangeForm):
 
 
 class BatchUploadForm(forms.Form):
+    """A CSV file, and the form's one-time id: sent twice, one job."""
+
     TOO_LARGE = "too_large"
+
+    submission = submission_field()
 
     file = forms.FileField(
         label="CSV file",

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from portal.jobs.models import Job, JobStatus
+from portal.submissions import SUBMISSION_ID_LENGTH
 
 # JobStatus is the batch job's status too; doors (views, serializers) import it from here.
 __all__ = ["BatchJob", "Channel", "JobStatus", "Prediction", "ShadowPrediction", "TitleMatch"]
@@ -66,9 +67,22 @@ class Prediction(models.Model):
         blank=True,
         help_text="How the job title was read (empty: answered before this was recorded).",
     )
+    submission = models.CharField(
+        max_length=SUBMISSION_ID_LENGTH,
+        blank=True,
+        default="",
+        help_text="The web form's one-time id (portal/submissions.py): sent twice, one row.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "submission"],
+                condition=~models.Q(submission=""),
+                name="prediction_one_per_form_submission",
+            ),
+        ]
         # The history page filters by user and sorts by (-created_at, -id): the index matches
         # the sort exactly. Per-version aggregations range over (model_version, created_at).
         indexes = [
@@ -134,6 +148,17 @@ class BatchJob(Job):
     model_version = models.ForeignKey(
         "mlmodel.ModelVersion", null=True, blank=True, on_delete=models.PROTECT
     )
+    unrecognised_titles = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Titles not in the data: [{title, match, treated_as, rows}], most rows first.",
+    )
+    submission = models.CharField(
+        max_length=SUBMISSION_ID_LENGTH,
+        blank=True,
+        default="",
+        help_text="The upload form's one-time id (portal/submissions.py): sent twice, one job.",
+    )
 
     task_name = "predictions.batch_job_run_task"
     stale_message = (
@@ -152,6 +177,13 @@ class BatchJob(Job):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "submission"],
+                condition=~models.Q(submission=""),
+                name="batchjob_one_per_form_submission",
+            ),
+        ]
         indexes = [
             models.Index(fields=["user", "-created_at", "-id"], name="batchjob_user_recent_idx"),
         ]

@@ -6,17 +6,19 @@ one transaction: a prediction is only ever shown to a user after its row exists.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from mlmodel import services as mlmodel_services
@@ -38,7 +40,14 @@ from portal.jobs.services import (
     job_succeed,
 )
 from predictions import batch, rules
-from predictions.models import BatchJob, Channel, JobStatus, Prediction, ShadowPrediction
+from predictions.models import (
+    BatchJob,
+    Channel,
+    JobStatus,
+    Prediction,
+    ShadowPrediction,
+    TitleMatch,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +60,9 @@ BATCH_JOB_RUN_TASK = BatchJob.task_name
 BATCH_STAGE_PREDICTING = "predicting"
 # Field errors kept on the job for the page and the JSON answer; the CSV always has them all.
 MAX_STORED_ROW_ERRORS = 1_000
+MAX_STORED_UNRECOGNISED_TITLES = 50
+# Titles the job page lists: not in the data (estimated from a family, or the overall mean).
+UNRECOGNISED_TITLE_MATCHES = (TitleMatch.FAMILY_RULE, TitleMatch.UNKNOWN)
 DEFAULT_BATCH_FILE_NAME = "upload.csv"
 FILE_NAME_MAX_LENGTH = BatchJob._meta.get_field("file_name").max_length
 JOB_FAILED_MESSAGE = (
@@ -60,6 +72,7 @@ JOB_FAILED_MESSAGE = (
 PREDICTION_NOT_STORED_MESSAGE = (
     "The estimate could not be saved, so it is not shown. Please try again in a moment."
 )
+BATCH_NOT_STORED_MESSAGE = "Your file could not be stored just now. Please upload it again."
 REQUEST_ID_MAX_LENGTH = Prediction._meta.get_field("request_id").max_length
 JOB_QUEUE_FAILED_MESSAGE = BatchJob.queue_refused_message
 
@@ -89,8 +102,13 @@ def prediction_create(
     channel: str,
     api_token=None,
     request_id: str = "",
+    submission: str | None = None,
 ) -> Prediction:
-    """Ask the serving model about ``profile`` and store the answer; return the stored row."""
+    """Ask the serving model about ``profile`` and store the answer; return the stored row.
+
+    A ``submission`` id already used by this user raises :class:`AlreadySubmitted` (the
+    unique constraint decides, so two simultaneous posts of one form cannot both store).
+    """
     if channel not in Channel.values:
         raise ValueError(f"unknown channel {channel!r}")
     started = time.perf_counter()
@@ -105,8 +123,11 @@ def prediction_create(
             served=served,
             latency_ms=latency_ms,
             request_id=request_id,
+            submission=submission,
         )
     except DatabaseError as exc:
+        if submission and isinstance(exc, IntegrityError):
+            raise AlreadySubmitted() from exc
         logger.exception("could not store a prediction; the answer is withheld")
         raise Unavailable(PREDICTION_NOT_STORED_MESSAGE) from exc
     metrics.prediction_served(served, channel=channel, latency_ms=latency_ms)
@@ -124,6 +145,63 @@ def prediction_create(
     return prediction
 
 
+class AlreadySubmitted(Exception):
+    """This form's one-time id created its object already (``portal/submissions.py``)."""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What a form's submission created: ``created`` is False for a form sent again."""
+
+    object: Prediction | BatchJob
+    created: bool
+
+
+@contextlib.contextmanager
+def _once(submission: str | None) -> Iterator[None]:
+    """``transaction.atomic()`` in which this form's id clashing with a stored one means the
+    form was sent again: the block rolls back (nothing half-written) and says so."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as exc:
+        if not submission:
+            raise
+        raise AlreadySubmitted() from exc
+
+
+def prediction_create_once(
+    *, user, profile: SalaryProfile, submission: str, request_id: str = ""
+) -> Submitted:
+    """The web form's prediction: a form sent again answers with the prediction it made (a
+    form without an id, from an old page, just predicts)."""
+    existing = (
+        Prediction.objects.filter(user=user, submission=submission).first() if submission else None
+    )
+    if existing is not None:
+        return Submitted(existing, created=False)
+    try:
+        # Its own transaction (a savepoint inside an outer one): a clash with a simultaneous
+        # post of the same form must not break the caller's transaction.
+        with transaction.atomic():
+            prediction = prediction_create(
+                user=user,
+                profile=profile,
+                channel=Channel.WEB,
+                request_id=request_id,
+                submission=submission,
+            )
+    except AlreadySubmitted:
+        existing = Prediction.objects.filter(user=user, submission=submission).first()
+        if existing is None:  # the clash was not this form's id
+            raise Unavailable(PREDICTION_NOT_STORED_MESSAGE) from None
+        return Submitted(existing, created=False)
+    except DatabaseError as exc:  # the savepoint's commit (a deferred constraint)
+        logger.exception("could not store a prediction; the answer is withheld")
+        raise Unavailable(PREDICTION_NOT_STORED_MESSAGE) from exc
+    return Submitted(prediction, created=True)
+
+
 def _store_prediction(
     *,
     user,
@@ -133,6 +211,7 @@ def _store_prediction(
     served: ServedPrediction,
     latency_ms: float,
     request_id: str,
+    submission: str | None,
 ) -> Prediction:
     # One INSERT is its own transaction (autocommit); an atomic block around it would only
     # add a BEGIN/COMMIT round trip to the hottest path of the API.
@@ -155,6 +234,7 @@ def _store_prediction(
             latency_ms=latency_ms,
             request_id=request_id[:REQUEST_ID_MAX_LENGTH],
             title_match=served.title_match,
+            submission=submission or "",
         )
     )
     prediction.model_version = _served_model_version(served)
@@ -193,11 +273,25 @@ class _BatchOutcome:
     row_errors: list[dict[str, object]] = field(default_factory=list)
     model_version_id: int | None = None
     model_version_number: int | None = None
+    title_rows: Counter[tuple[str, str, str]] = field(default_factory=Counter)
 
     def record_error(self, row: batch.BatchRow) -> None:
         self.error_count += 1
         if len(self.row_errors) < MAX_STORED_ROW_ERRORS:
             self.row_errors.append({"line": row.line, "errors": row.errors})
+
+    def record_title(self, title: str, match: str, treated_as: str) -> None:
+        if match in UNRECOGNISED_TITLE_MATCHES:
+            self.title_rows[(title, match, treated_as)] += 1
+
+    def unrecognised_titles(self) -> list[dict[str, object]]:
+        """The job page's list: each title not in the data, what it was read as, how often."""
+        return [
+            {"title": title, "match": match, "treated_as": treated_as, "rows": rows}
+            for (title, match, treated_as), rows in self.title_rows.most_common(
+                MAX_STORED_UNRECOGNISED_TITLES
+            )
+        ]
 
 
 def _chunks(rows: Iterator[batch.BatchRow], size: int) -> Iterator[list[batch.BatchRow]]:
@@ -234,6 +328,11 @@ def _predict_chunk(chunk: list[batch.BatchRow], outcome: _BatchOutcome, *, unit:
             outcome.writer.write(row, None)
             continue
         outcome.predicted_count += 1
+        outcome.record_title(
+            row.profile.job_title,
+            str(answer.get("title_match", "")),
+            str(answer.get("title_treated_as", "")),
+        )
         outcome.writer.write(
             row,
             batch.RowEstimate(
@@ -258,7 +357,26 @@ def _clean_file_name(file_name: str) -> str:
     return (name or DEFAULT_BATCH_FILE_NAME)[:FILE_NAME_MAX_LENGTH]
 
 
-def batch_job_create(*, user, file_name: str, data: bytes, api_token=None) -> BatchJob:
+def batch_job_create_once(*, user, file_name: str, data: bytes, submission: str) -> Submitted:
+    """The upload form's job: a form sent again answers with the job it made."""
+    existing = (
+        BatchJob.objects.filter(user=user, submission=submission).first() if submission else None
+    )
+    if existing is not None:
+        return Submitted(existing, created=False)
+    try:
+        job = batch_job_create(user=user, file_name=file_name, data=data, submission=submission)
+    except AlreadySubmitted:
+        existing = BatchJob.objects.filter(user=user, submission=submission).first()
+        if existing is None:  # the clash was not this form's id
+            raise Unavailable(BATCH_NOT_STORED_MESSAGE) from None
+        return Submitted(existing, created=False)
+    return Submitted(job, created=True)
+
+
+def batch_job_create(
+    *, user, file_name: str, data: bytes, api_token=None, submission: str | None = None
+) -> BatchJob:
     """Store an uploaded CSV as a job; small files are predicted right away, large ones queued.
 
     Up to ``BATCH_SYNC_MAX_ROWS`` rows are answered in this call with vectorised model calls and
@@ -276,7 +394,7 @@ def batch_job_create(*, user, file_name: str, data: bytes, api_token=None) -> Ba
     name = _clean_file_name(file_name)
     unit = unit_for(user=user)
     if table.row_count > settings.BATCH_SYNC_MAX_ROWS:
-        with transaction.atomic():
+        with _once(submission):
             job = BatchJob.objects.create(
                 user=user,
                 api_token=api_token,
@@ -284,6 +402,7 @@ def batch_job_create(*, user, file_name: str, data: bytes, api_token=None) -> Ba
                 file_name=name,
                 input_csv=data,
                 row_count=table.row_count,
+                submission=submission or "",
             )
             enqueued = job_enqueue(
                 job=job, task_name=BATCH_JOB_RUN_TASK, refused_message=JOB_QUEUE_FAILED_MESSAGE
@@ -299,10 +418,11 @@ def batch_job_create(*, user, file_name: str, data: bytes, api_token=None) -> Ba
     outcome = _BatchOutcome(writer=batch.ResultWriter(table.columns))
     for chunk in _chunks(batch.parse_rows(table), table.row_count):
         _predict_chunk(chunk, outcome, unit=unit)
-    with transaction.atomic():
+    with _once(submission):
         job = BatchJob.objects.create(
             user=user,
             api_token=api_token,
+            submission=submission or "",
             status=JobStatus.SUCCEEDED,
             file_name=name,
             input_csv=data,
@@ -312,6 +432,7 @@ def batch_job_create(*, user, file_name: str, data: bytes, api_token=None) -> Ba
             predicted_count=outcome.predicted_count,
             error_count=outcome.error_count,
             row_errors=outcome.row_errors,
+            unrecognised_titles=outcome.unrecognised_titles(),
             result_csv=outcome.writer.getvalue(),
             model_version_id=outcome.model_version_id,
             started_at=started_at,
@@ -398,6 +519,7 @@ def _run_claimed_job(job: BatchJob) -> None:
             "predicted_count": outcome.predicted_count,
             "error_count": outcome.error_count,
             "row_errors": outcome.row_errors,
+            "unrecognised_titles": outcome.unrecognised_titles(),
             "result_csv": outcome.writer.getvalue(),
             "model_version_id": outcome.model_version_id,
         },

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import (
@@ -45,11 +46,13 @@ CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 HTTP_BAD_REQUEST = 400
 HTTP_CONTENT_TOO_LARGE = 413
 RUNNING_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING)
+ALREADY_PREDICTED_MESSAGE = "This form was already sent: here is the estimate it gave."
+ALREADY_UPLOADED_MESSAGE = "This upload was already sent: here is its job."
 
 
 def _apply_service_error(form, exc: ServiceError) -> None:
-    for name, messages in exc.errors.items():
-        form.add_error(name if name in form.fields else None, messages)
+    for name, field_messages in exc.errors.items():
+        form.add_error(name if name in form.fields else None, field_messages)
 
 
 @login_required
@@ -61,17 +64,19 @@ def prediction_create(request: HttpRequest) -> HttpResponse:
         form = PredictionForm(request.POST)
         if form.is_valid():
             try:
-                prediction = services.prediction_create(
+                submitted = services.prediction_create_once(
                     user=request.user,
                     profile=form.profile,
-                    channel=Channel.WEB,
+                    submission=form.cleaned_data["submission"],
                     request_id=getattr(request, "request_id", ""),
                 )
             except ServiceError as exc:
                 _apply_service_error(form, exc)
                 status = http_status(exc)
             else:
-                return redirect("predictions:detail", prediction_id=prediction.pk)
+                if not submitted.created:
+                    messages.info(request, ALREADY_PREDICTED_MESSAGE)
+                return redirect("predictions:detail", prediction_id=submitted.object.pk)
         else:
             status = HTTP_BAD_REQUEST
     else:
@@ -150,14 +155,19 @@ def batch_create(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                job = services.batch_job_create(
-                    user=request.user, file_name=upload.name, data=upload.read()
+                submitted = services.batch_job_create_once(
+                    user=request.user,
+                    file_name=upload.name,
+                    data=upload.read(),
+                    submission=form.cleaned_data["submission"],
                 )
             except ServiceError as exc:
                 _apply_service_error(form, exc)
                 status = http_status(exc)
             else:
-                return redirect("predictions:batch_detail", job_id=job.pk)
+                if not submitted.created:
+                    messages.info(request, ALREADY_UPLOADED_MESSAGE)
+                return redirect("predictions:batch_detail", job_id=submitted.object.pk)
         else:
             too_large = form.has_error("file", code=BatchUploadForm.TOO_LARGE)
             status = HTTP_CONTENT_TOO_LARGE if too_large else HTTP_BAD_REQUEST

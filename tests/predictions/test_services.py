@@ -2,9 +2,10 @@
 
 import csv
 import io
+import threading
 
 import pytest
-from django.db import DatabaseError
+from django.db import DatabaseError, connections
 from django.test import override_settings
 
 from mlmodel.models import ModelStatus, ModelVersion
@@ -321,3 +322,75 @@ def test_inside_a_transaction_a_refused_job_is_marked_failed_at_commit(
     # then the refusal is recorded on the job
     job.refresh_from_db()
     assert (job.status, job.message) == (JobStatus.FAILED, services.JOB_QUEUE_FAILED_MESSAGE)
+
+
+# --- a form sent twice creates one object (portal/submissions.py) ---
+SUBMISSION = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_posts_of_one_form_store_one_prediction(user, active_model_version):
+    # given two requests carrying the same form id, let go at the same instant
+    barrier = threading.Barrier(2)
+    results: list[services.Submitted] = []
+
+    def post() -> None:
+        barrier.wait()
+        try:
+            results.append(
+                services.prediction_create_once(user=user, profile=PROFILE, submission=SUBMISSION)
+            )
+        finally:
+            connections.close_all()
+
+    # when
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    # then one row; both answers name it, one of them as created
+    stored = Prediction.objects.get()
+    assert sorted(result.created for result in results) == [False, True]
+    assert {result.object.pk for result in results} == {stored.pk}
+    assert stored.submission == SUBMISSION
+
+
+def test_a_batch_sent_twice_is_one_job_and_api_rows_carry_no_id(user, active_model_version):
+    # given
+    data = csv_bytes([GOOD_ROW])
+
+    # when the same upload form arrives twice, and two API files without an id
+    first = services.batch_job_create_once(
+        user=user, file_name="a.csv", data=data, submission=SUBMISSION
+    )
+    again = services.batch_job_create_once(
+        user=user, file_name="a.csv", data=data, submission=SUBMISSION
+    )
+    api_jobs = [services.batch_job_create(user=user, file_name="b.csv", data=data) for _ in "xy"]
+
+    # then
+    assert (first.created, again.created) == (True, False)
+    assert again.object.pk == first.object.pk
+    assert BatchJob.objects.count() == 3
+    assert [job.submission for job in api_jobs] == ["", ""]
+
+
+def test_a_batch_job_lists_the_titles_it_did_not_recognise(user, active_model_version):
+    # given a file with a known title twice and a nonsense one twice
+    nonsense = "Banana Sommelier,SE,FT,US,US,0,M,2024"
+    data = csv_bytes([GOOD_ROW, nonsense, GOOD_ROW, nonsense])
+
+    # when
+    job = services.batch_job_create(user=user, file_name="titles.csv", data=data)
+
+    # then only the nonsense title is listed, with what it was read as and how often
+    assert job.unrecognised_titles == [
+        {
+            "title": "Banana Sommelier",
+            "match": "unknown",
+            "treated_as": "any job title (overall average)",
+            "rows": 2,
+        }
+    ]

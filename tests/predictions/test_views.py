@@ -257,10 +257,14 @@ def test_a_header_missing_some_columns_names_only_those(auth_client, active_mode
     response = auth_client.post(BATCH_URL, {"file": upload})
 
     # then
-    error = _error_list(response.content.decode())
+    html = response.content.decode()
+    error = _error_list(html)
     assert response.status_code == 400
     assert "missing required columns: employee_residence, remote_ratio." in error
     assert "job_title" not in error
+    # and the page says it once: in all its error lists together, each missing column once
+    every_error = "".join(re.findall(r'<ul class="errorlist.*?</ul>', html, re.S))
+    assert every_error.count("employee_residence") == every_error.count("remote_ratio") == 1
 
 
 def _error_list(html: str) -> str:
@@ -420,3 +424,87 @@ def test_batch_results_say_which_titles_were_not_recognised(auth_client, active_
         ("exact", "Data Scientist"),
         ("unknown", "any job title (overall average)"),
     ]
+
+
+# --- a form sent twice (a reload, Back and send, a double click) creates one object ---
+def _form_with_its_id(client, url: str) -> dict[str, str]:
+    page = client.get(url)
+    return {"submission": page.context["form"]["submission"].value()}
+
+
+def test_the_prediction_form_sent_twice_stores_one_prediction(auth_client, active_model_version):
+    # given the form, with its one-time id
+    data = {**PROFILE_DATA, **_form_with_its_id(auth_client, CREATE_URL)}
+
+    # when it is sent, then sent again (Back, and send once more)
+    first = auth_client.post(CREATE_URL, data)
+    again = auth_client.post(CREATE_URL, data, follow=True)
+
+    # then one prediction; the second answer is its result page, and says so
+    prediction = Prediction.objects.get()
+    assert first["Location"] == reverse("predictions:detail", args=[prediction.pk])
+    assert again.redirect_chain[-1][0] == first["Location"]
+    assert "This form was already sent: here is the estimate it gave." in again.content.decode()
+    # and a fresh form predicts again
+    fresh = {**PROFILE_DATA, **_form_with_its_id(auth_client, CREATE_URL)}
+    assert fresh["submission"] != data["submission"]
+    auth_client.post(CREATE_URL, fresh)
+    assert Prediction.objects.count() == 2
+
+
+def test_a_refused_form_keeps_its_id_and_predicts_once_corrected(
+    auth_client, active_model_version
+):
+    # given the form sent with a bad field
+    data = {**PROFILE_DATA, **_form_with_its_id(auth_client, CREATE_URL)}
+    refused = auth_client.post(CREATE_URL, {**data, "remote_ratio": "7"})
+
+    # when it is corrected and sent again
+    corrected = auth_client.post(CREATE_URL, data)
+
+    # then the refusal re-rendered the same id, and the corrected form predicted
+    assert refused.status_code == 400
+    assert refused.context["form"]["submission"].value() == data["submission"]
+    assert corrected.status_code == 302
+    assert Prediction.objects.get().submission == data["submission"]
+
+
+def test_a_tampered_form_id_is_a_form_error_not_a_500(auth_client, active_model_version):
+    response = auth_client.post(CREATE_URL, {**PROFILE_DATA, "submission": "x' OR 1=1"})
+    assert response.status_code == 400
+    assert "This form is out of date" in response.content.decode()
+    assert not Prediction.objects.exists()
+
+
+def test_the_upload_form_sent_twice_makes_one_job(auth_client, active_model_version):
+    # given the upload form, with its one-time id
+    submission = _form_with_its_id(auth_client, BATCH_URL)
+
+    def send():
+        upload = SimpleUploadedFile("team.csv", csv_bytes([GOOD_ROW]), content_type="text/csv")
+        return auth_client.post(BATCH_URL, {"file": upload, **submission}, follow=True)
+
+    # when it is sent twice
+    first, again = send(), send()
+
+    # then one job; the second answer is its page, and says so
+    job = BatchJob.objects.get()
+    detail = reverse("predictions:batch_detail", args=[job.pk])
+    assert first.redirect_chain[-1][0] == again.redirect_chain[-1][0] == detail
+    assert "This upload was already sent: here is its job." in again.content.decode()
+
+
+def test_the_batch_page_lists_titles_it_did_not_recognise(auth_client, active_model_version):
+    # given a file with a title in the data and a nonsense one
+    data = csv_bytes([GOOD_ROW, "Banana Sommelier,SE,FT,US,US,0,M,2024"])
+    upload = SimpleUploadedFile("titles.csv", data, content_type="text/csv")
+
+    # when
+    page = auth_client.post(BATCH_URL, {"file": upload}, follow=True).content.decode()
+
+    # then the job's page says which title was not recognised and what it was read as
+    section = page.split('id="titles-heading"', 1)[1].split("</section>", 1)[0]
+    assert "Titles we did not recognise" in page
+    assert "Banana Sommelier" in section and "not recognised" in section
+    assert "any job title (overall average)" in section
+    assert "Data Scientist" not in section
