@@ -477,6 +477,8 @@ SPECTACULAR_SETTINGS = {
 # --- Model registry ---------------------------------------------------------------------------
 # How often each process checks whether the active model version changed (one small query).
 MLMODEL_RELOAD_CHECK_SECONDS = env.float("MLMODEL_RELOAD_CHECK_SECONDS", default=2.0)
+# ensure_active_model (make run): seconds between its "… still …" lines while it trains.
+ENSURE_MODEL_PROGRESS_SECONDS = env.float("ENSURE_MODEL_PROGRESS_SECONDS", default=10.0)
 # Loaded artifacts kept per process (by artifact size; a served model is ~0.5 MB); versions the
 # routing needs are never evicted, whatever the budget.
 MLMODEL_CACHE_MAX_BYTES = env.int("MLMODEL_CACHE_MAX_BYTES", default=256 * 1024 * 1024)

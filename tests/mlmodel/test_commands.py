@@ -3,7 +3,7 @@
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from mlmodel.core.profile import DATASET_COLUMNS
 from mlmodel.models import ImportBatch, ModelStatus, ModelVersion, SalaryRecord, SalarySource
@@ -93,3 +93,25 @@ def test_active_models_api_needs_authentication(client, active_model_version):
     # then
     assert response.status_code in (401, 403)
     assert "errors" in response.json()
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "nan"])
+def test_a_progress_interval_that_is_not_a_positive_number_is_one_clear_line(value):
+    # when
+    with pytest.raises(CommandError) as caught:
+        _ensure("--progress-every", value)
+
+    # then
+    assert "is not a positive number of seconds" in str(caught.value)
+    assert not ModelVersion.objects.exists()
+
+
+def test_the_progress_lines_come_at_the_interval_asked(fast_training, tmp_path, settings):
+    # given an interval the demo training outlasts
+    settings.ENSURE_MODEL_PROGRESS_SECONDS = 0.05
+
+    # when
+    text = _ensure("--csv", str(tmp_path / "absent.csv"), "--demo-rows", str(BOOTSTRAP_ROWS))
+
+    # then
+    assert "  … still " in text

@@ -2,9 +2,12 @@
 
 The first run imports the data and trains for about a minute; it says what it is doing, one
 line per step (the training stack's own log lines, without timestamps) and a "still …" line
-every few seconds, so a newcomer never stares at a silent terminal.
+every ``--progress-every`` seconds (default: the ``ENSURE_MODEL_PROGRESS_SECONDS`` setting), so
+a newcomer never stares at a silent terminal. The setting is there because `make run` calls the
+command without options: the fresh-clone test sets it short so a "still …" line must appear.
 """
 
+import argparse
 import logging
 import threading
 import time
@@ -16,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from mlmodel.training_services import DEMO_MODEL_ROWS, model_version_ensure_active
 from portal.exceptions import ServiceError
 
-TICK_SECONDS = 10
+TICK_SETTING = "ENSURE_MODEL_PROGRESS_SECONDS"
 STEP_LOGGER = "mlmodel"
 IMPORT_LOGGER = "mlmodel.importing"
 
@@ -24,10 +27,11 @@ IMPORT_LOGGER = "mlmodel.importing"
 class _StepReporter(logging.Handler):
     """Echoes the model stack's INFO lines as steps and ticks while a step runs."""
 
-    def __init__(self, write, stage: str):
+    def __init__(self, write, stage: str, *, tick_seconds: float):
         super().__init__(level=logging.INFO)
         self._write = write
         self.stage = stage
+        self._tick_seconds = tick_seconds
         self._started = time.monotonic()
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick, name="ensure-model-ticker", daemon=True)
@@ -38,7 +42,7 @@ class _StepReporter(logging.Handler):
             self.stage = "training the model and measuring how good it is"
 
     def _tick(self) -> None:
-        while not self._stop.wait(TICK_SECONDS):
+        while not self._stop.wait(self._tick_seconds):
             self._write(f"  … still {self.stage} ({time.monotonic() - self._started:.0f} s)")
 
     def __enter__(self) -> "_StepReporter":
@@ -59,6 +63,18 @@ class _StepReporter(logging.Handler):
         logger.propagate = self._saved[1]
 
 
+def _positive_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:  # also refuses NaN
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a positive number of seconds (--progress-every or {TICK_SETTING})"
+        )
+    return seconds
+
+
 class Command(BaseCommand):
     help = (
         "Exit at once if a model version is active. Otherwise import SALARIES_CSV (once) and "
@@ -73,8 +89,19 @@ class Command(BaseCommand):
             help="salary CSV to import when no model is active (default: SALARIES_CSV)",
         )
         parser.add_argument("--demo-rows", type=int, default=DEMO_MODEL_ROWS)
+        parser.add_argument(
+            "--progress-every",
+            type=_positive_seconds,
+            default=str(settings.ENSURE_MODEL_PROGRESS_SECONDS),
+            metavar="SECONDS",
+            help=(
+                "seconds between the '… still …' lines while it imports and trains "
+                f"(default: the {TICK_SETTING} setting, "
+                f"now {settings.ENSURE_MODEL_PROGRESS_SECONDS:g})"
+            ),
+        )
 
-    def handle(self, *args, csv: str, demo_rows: int, **options) -> None:
+    def handle(self, *args, csv: str, demo_rows: int, progress_every: float, **options) -> None:
         self._say("Checking for an active model…")
         started = time.monotonic()
         if csv and Path(csv).is_file():
@@ -82,7 +109,7 @@ class Command(BaseCommand):
         else:
             stage = f"making {demo_rows:,} rows of demo data"
         try:
-            with _StepReporter(self._say, stage):
+            with _StepReporter(self._say, stage, tick_seconds=progress_every):
                 result = model_version_ensure_active(csv_path=csv, demo_rows=demo_rows)
         except ServiceError as exc:
             raise CommandError(str(exc)) from exc
