@@ -55,7 +55,8 @@ MAX_SEED = 2**31 - 1
 
 # A run's stages, in order (mlmodel.training_services runs them). train_production_model fits
 # the served model and calibrates its interval by cross-fitting its last year in one call (the
-# core's, not split here), so those two are one stage.
+# core's, not split here), so those two are one stage; the held-out evaluation's fit runs beside
+# it, and "evaluating" is the wait for what is left of it.
 STAGE_LOADING = "loading data"
 STAGE_TRAINING = "training + calibrating"
 STAGE_EVALUATING = "evaluating"
