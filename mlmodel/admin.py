@@ -26,13 +26,16 @@ from mlmodel.model_card import ModelCard, model_card
 from mlmodel.models import ImportBatch, ModelEvent, ModelStatus, ModelVersion, SalaryRecord
 from mlmodel.selectors import (
     model_version_champion,
+    model_version_lineage,
     model_version_metrics_summary,
     model_version_previous_champion,
 )
 from mlmodel.training_selectors import training_run_get
+from portal.admin_display import date_text
 from portal.exceptions import NotFound
 
 REASON_COLUMN_CHARS = 60
+EXPERIMENT_COLUMN_CHARS = 24
 
 
 def _pretty_json(value: object) -> str:
@@ -68,7 +71,8 @@ class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/mlmodel/modelversion/change_form.html"
     change_list_template = "admin/mlmodel/modelversion/change_list.html"
     inlines = (ModelEventInline,)
-    # The model card (and the champion's beside it) is drawn above these by the template.
+    # The model card (the champion's beside it) and the lineage are drawn above these by the
+    # template (admin/mlmodel/modelversion/change_form.html).
     fieldsets = (
         (
             None,
@@ -84,18 +88,22 @@ class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 )
             },
         ),
-        ("Artifact", {"fields": ("artifact_format", "artifact_sha256", "artifact_size_display")}),
         (
-            "Lineage and raw figures",
+            # The lineage above says where the version came from in words; the stored record
+            # stays here, folded away, for whoever needs the exact figures.
+            "Raw record: full digests and JSON, for experts",
             {
-                "classes": ("collapse",),
+                "classes": ("collapse", "raw-record"),
                 "fields": (
+                    "artifact_format",
+                    "artifact_sha256",
+                    "artifact_size_display",
+                    "git_revision",
                     "metrics_summary",
                     "metrics_json",
                     "training_data_json",
                     "hyperparameters_json",
                     "library_versions_json",
-                    "git_revision",
                 ),
             },
         ),
@@ -188,6 +196,7 @@ class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
             context["model_cards"] = self.model_cards(obj)
+            context["lineage"] = model_version_lineage(model_version=obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     @staticmethod
@@ -226,11 +235,13 @@ class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class ModelEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The audit log: append-only, so view only (no add, change or delete, ever)."""
 
+    # Short cells, so the list fits 1,280 px beside its filters: foreign keys and datetimes
+    # would each be one unbreakable line (the admin marks them nowrap).
     list_display = (
-        "created_at",
-        "model_version",
+        "created",
+        "version",
         "action",
-        "experiment",
+        "experiment_name",
         "actor",
         "automatic",
         "short_reason",
@@ -251,6 +262,21 @@ class ModelEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "details_json",
     )
     fields = readonly_fields
+
+    @admin.display(description="when", ordering="created_at")
+    def created(self, obj: ModelEvent) -> str:
+        return date_text(obj.created_at)
+
+    @admin.display(description="version", ordering="model_version__version")
+    def version(self, obj: ModelEvent) -> str:
+        # Only the number: the version's status today is not what it was at the event.
+        return f"v{obj.model_version.version}"
+
+    @admin.display(description="experiment", ordering="experiment__name")
+    def experiment_name(self, obj: ModelEvent) -> str:
+        if obj.experiment is None:
+            return "–"
+        return Truncator(obj.experiment.name).chars(EXPERIMENT_COLUMN_CHARS)
 
     @admin.display(description="reason")
     def short_reason(self, obj: ModelEvent) -> str:

@@ -23,6 +23,7 @@ from mlmodel.models import ArmRole, Experiment, ExperimentStatus, ModelStatus, M
 from mlmodel.rollout import metrics as rollout_metrics
 from mlmodel.rollout import selectors, services
 from mlmodel.selectors import model_version_previous_champion
+from portal.admin_display import date_text
 from portal.exceptions import ServiceError
 
 MANAGE_PERMISSION = "mlmodel.change_modelversion"
@@ -220,7 +221,8 @@ def trend_chart(trend: list[dict[str, object]]) -> dict[str, object]:
 
 @admin.register(Experiment)
 class ExperimentAdmin(admin.ModelAdmin):
-    list_display = ("name", "status", "phase", "arms_summary", "started_at", "stopped_at")
+    # Short cells (dates as ``2 Dec 2026 13:05``), so the list fits 1,280 px beside its filter.
+    list_display = ("name", "status", "phase", "arms_summary", "started", "stopped")
     list_filter = ("status",)
     ordering = ("-created_at", "-id")
     change_form_template = "admin/mlmodel/experiment/dashboard.html"
@@ -234,6 +236,14 @@ class ExperimentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, obj: Experiment) -> str:
+        return date_text(obj.started_at)
+
+    @admin.display(description="stopped", ordering="stopped_at")
+    def stopped(self, obj: Experiment) -> str:
+        return date_text(obj.stopped_at)
 
     @admin.display(description="arms")
     def arms_summary(self, obj: Experiment) -> str:

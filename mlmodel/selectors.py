@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.cache import cache
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q, QuerySet
 
 from mlmodel.core.profile import DATASET_COLUMNS
+from mlmodel.model_card import SOURCE_LABELS
 from mlmodel.models import (
     ArmRole,
     Experiment,
     ExperimentArm,
     ExperimentStatus,
     ModelAction,
+    ModelEvent,
     ModelStatus,
     ModelVersion,
     ReviewStatus,
@@ -263,3 +267,216 @@ def salary_training_rows(
         .iterator(chunk_size=TRAINING_READ_CHUNK_SIZE)
     )
     return columns, list(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# Lineage: where a version came from (the admin shows it beside the model card)
+# --------------------------------------------------------------------------------------------
+REGISTERING_ACTIONS: tuple[str, ...] = (ModelAction.REGISTERED, ModelAction.IMPORTED)
+# Events that changed a version's status: its latest one says since when and by whom.
+STATUS_ACTIONS: tuple[str, ...] = (
+    *REGISTERING_ACTIONS,
+    ModelAction.ACTIVATED,
+    ModelAction.PROMOTED,
+    ModelAction.ROLLED_BACK,
+    ModelAction.RETIRED,
+)
+# How the status line says what the latest of those did to the version.
+STATUS_PHRASES: dict[str, str] = {
+    ModelAction.REGISTERED: "registered",
+    ModelAction.IMPORTED: "imported",
+    ModelAction.ACTIVATED: "made champion",
+    ModelAction.PROMOTED: "promoted to champion from an experiment",
+    ModelAction.ROLLED_BACK: "made champion again by a rollback",
+    ModelAction.RETIRED: "retired",
+}
+SHA256_SHORT_CHARS = 12
+
+
+@dataclass(frozen=True, slots=True)
+class LineageEvent:
+    """Who did something to a version and when (``actor`` None: a command, task or fixture)."""
+
+    action: str
+    action_label: str
+    phrase: str
+    actor: str | None
+    automatic: bool
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class LineageRun:
+    """The training run that trained a version."""
+
+    id: int
+    trigger_label: str
+    requested_by: str | None
+    param_groups: tuple[str, ...]
+    gate_passed: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class VersionLink:
+    """Another version named by this one's lineage; ``id`` is None when it is not registered."""
+
+    version: int
+    id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersionLineage:
+    """What a version was trained on, by which run and seed, what it was compared against,
+    its artifact and who moved it through the registry: the facts an audit asks for first,
+    read from the version's stored metadata, its training run and its audit events."""
+
+    version_id: int
+    version: int
+    status_label: str
+    status_event: LineageEvent | None
+    registered: LineageEvent | None
+    events: int
+    rows: int | None
+    rows_read: int | None
+    years: tuple[int, ...]
+    sources: tuple[tuple[str, int], ...]
+    data_sha256: str
+    held_out_year: int | None
+    held_out_rows: int | None
+    run: LineageRun | None
+    seed: int | None
+    compared: bool
+    compared_with: VersionLink | None
+    compared_on_rows: int | None
+    previous: VersionLink | None
+    artifact_format: str
+    artifact_sha256: str
+    artifact_size: int
+    git_revision: str
+    libraries: tuple[tuple[str, str], ...]
+
+    @property
+    def years_text(self) -> str:
+        """``2020–2024`` for consecutive years, else the years listed."""
+        years = sorted(self.years)
+        if not years:
+            return ""
+        if years == list(range(years[0], years[-1] + 1)) and len(years) > 1:
+            return f"{years[0]}–{years[-1]}"
+        return ", ".join(str(year) for year in years)
+
+    @property
+    def artifact_sha256_short(self) -> str:
+        return self.artifact_sha256[:SHA256_SHORT_CHARS]
+
+    @property
+    def data_sha256_short(self) -> str:
+        return self.data_sha256[:SHA256_SHORT_CHARS]
+
+    @property
+    def git_revision_short(self) -> str:
+        return self.git_revision[:SHA256_SHORT_CHARS]
+
+
+def _mapping(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _int_or_none(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value)
+
+
+def _lineage_event(event: ModelEvent | None) -> LineageEvent | None:
+    if event is None:
+        return None
+    return LineageEvent(
+        action=event.action,
+        action_label=event.get_action_display(),
+        phrase=STATUS_PHRASES.get(event.action, event.get_action_display().lower()),
+        actor=event.actor.get_username() if event.actor is not None else None,
+        automatic=event.automatic,
+        at=event.created_at,
+        reason=event.reason,
+    )
+
+
+def _version_link(number: object) -> VersionLink | None:
+    number = _int_or_none(number)
+    if number is None:
+        return None
+    pk = ModelVersion.objects.filter(version=number).values_list("pk", flat=True).first()
+    return VersionLink(version=number, id=pk)
+
+
+def model_version_lineage(*, model_version: ModelVersion) -> ModelVersionLineage:
+    """The lineage of one version (a handful of small reads; never the artifact)."""
+    training = _mapping(model_version.training_data)
+    comparison = _mapping(_mapping(model_version.metrics).get("comparison"))
+    held_out = _mapping(training.get("held_out"))
+    sources = _mapping(training.get("sources"))
+    try:
+        training_run = model_version.training_run
+    except ObjectDoesNotExist:
+        training_run = None
+    run = None
+    if training_run is not None:
+        requester = training_run.requested_by
+        run = LineageRun(
+            id=training_run.pk,
+            trigger_label=training_run.get_trigger_display(),
+            requested_by=requester.get_username() if requester is not None else None,
+            param_groups=tuple(sorted(_mapping(training_run.params))),
+            gate_passed=training_run.gate_passed,
+        )
+    seed = (
+        training_run.seed
+        if training_run is not None
+        else _mapping(model_version.hyperparameters).get("seed")
+    )
+    events = ModelEvent.objects.filter(model_version=model_version).select_related("actor")
+    registered = events.filter(action__in=REGISTERING_ACTIONS).order_by("created_at", "id").first()
+    latest = events.filter(action__in=STATUS_ACTIONS).order_by("-created_at", "-id").first()
+    previous = (
+        ModelVersion.objects.filter(version__lt=model_version.version)
+        .order_by("-version")
+        .values_list("version", "pk")
+        .first()
+    )
+    return ModelVersionLineage(
+        version_id=model_version.pk,
+        version=model_version.version,
+        status_label=model_version.get_status_display(),
+        status_event=_lineage_event(latest),
+        registered=_lineage_event(registered),
+        events=events.count(),
+        rows=_int_or_none(training.get("rows")),
+        rows_read=_int_or_none(training.get("rows_raw")),
+        years=tuple(
+            int(year) for year in training.get("years") or () if _int_or_none(year) is not None
+        ),
+        sources=tuple(
+            (SOURCE_LABELS.get(name, str(name)), int(rows))
+            for name, rows in sorted(sources.items())
+            if _int_or_none(rows) is not None
+        ),
+        data_sha256=str(training.get("sha256") or ""),
+        held_out_year=_int_or_none(held_out.get("year")),
+        held_out_rows=_int_or_none(held_out.get("rows")),
+        run=run,
+        seed=_int_or_none(seed),
+        compared=bool(comparison),
+        compared_with=_version_link(comparison.get("active_version")),
+        compared_on_rows=_int_or_none(comparison.get("rows")),
+        previous=VersionLink(version=previous[0], id=previous[1]) if previous else None,
+        artifact_format=model_version.artifact_format,
+        artifact_sha256=model_version.artifact_sha256,
+        artifact_size=model_version.artifact_size,
+        git_revision=model_version.git_revision,
+        libraries=tuple(
+            (str(name), str(version))
+            for name, version in sorted(_mapping(model_version.library_versions).items())
+        ),
+    )

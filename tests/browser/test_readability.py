@@ -31,6 +31,9 @@ CHART_TEXT_SIZES_JS = """() => [...document.querySelectorAll('svg text')]
     return parseFloat(getComputedStyle(text).fontSize) * scale;
   })"""
 SIDEWAYS_OVERFLOW_JS = "() => document.documentElement.scrollWidth - window.innerWidth"
+# How far an admin list's result table is wider than the box it sits in (> 0: it overflows).
+ADMIN_TABLE_OVERFLOW_JS = """() => { const t = document.querySelector('#result_list');
+  return t.scrollWidth - t.parentElement.clientWidth; }"""
 
 
 def _screenshot(page: Page, name: str) -> None:
@@ -171,10 +174,7 @@ def test_admin_lists_fit_1280_px(live_server, page: Page, user, password, active
         expect(page.locator("#result_list tbody tr").first).to_be_visible()
         _screenshot(page, "admin" + path.rstrip("/").replace("/", "-"))
         overflow = page.evaluate(SIDEWAYS_OVERFLOW_JS)
-        table_overflow = page.evaluate(
-            "() => { const t = document.querySelector('#result_list');"
-            " return t.scrollWidth - t.parentElement.clientWidth; }"
-        )
+        table_overflow = page.evaluate(ADMIN_TABLE_OVERFLOW_JS)
         assert overflow <= 0 and table_overflow <= 0, f"{path} is too wide by {table_overflow} px"
     # and no request of the admin's pages was a 404 (the favicon among them)
     assert missing == []

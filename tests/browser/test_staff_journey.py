@@ -3,9 +3,11 @@ would: sign in to the admin, retrain (a real Celery worker; the bar fills withou
 read the candidate's model card beside the champion's, start a 10 % experiment, read its
 dashboard, promote, roll back, and find every step in the audit log.
 
-Every page of the journey is measured at 1,280 px and at 390 px (nothing scrolls sideways,
-chart text stays readable, the strict CSP blocked nothing) and screenshotted at both widths
-into ``var/screenshots/staff-journey/`` as ``<step>-<page>-<width>.png`` — not
+Every page of the journey is measured at 1,280 px and at 390 px, and a page with a chart at
+360 px too (nothing scrolls sideways, chart text stays readable, the strict CSP blocked
+nothing); every admin list it uses fits 1,280 px; the candidate's page stays short with its
+lineage in view. Each page is screenshotted at each width into
+``var/screenshots/staff-journey/`` as ``<step>-<page>-<width>.png`` — not
 ``test-results/``, which pytest-playwright empties when a session starts. The directory is
 emptied when this test starts and kept afterwards; when the test fails, ``failed-<width>.png``
 shows the page it stopped on.
@@ -33,7 +35,11 @@ from portal.jobs.models import JobStatus
 from predictions.models import Channel
 from predictions.services import prediction_create
 from tests.browser.test_csp import ViolationLog
-from tests.browser.test_readability import CHART_TEXT_SIZES_JS, MIN_CHART_TEXT_PX
+from tests.browser.test_readability import (
+    ADMIN_TABLE_OVERFLOW_JS,
+    CHART_TEXT_SIZES_JS,
+    MIN_CHART_TEXT_PX,
+)
 from tests.fresh_clone import REPO_ROOT
 from tests.predictions.conftest import PROFILE
 
@@ -48,9 +54,14 @@ pytestmark = [
 RUN_ROWS = 1_500
 RUN_LIMIT_MILLISECONDS = 180_000
 SCREENSHOTS = REPO_ROOT / "var" / "screenshots" / "staff-journey"
-DESKTOP_WIDTH, PHONE_WIDTH = 1280, 390
+DESKTOP_WIDTH, PHONE_WIDTH, SMALL_PHONE_WIDTH = 1280, 390, 360
 WIDTHS = (DESKTOP_WIDTH, PHONE_WIDTH)
+# Pages with a chart are also read on the smallest phone the charts are drawn for.
+CHART_WIDTHS = (*WIDTHS, SMALL_PHONE_WIDTH)
 WINDOW_HEIGHT = 900
+# The candidate's admin page was 8,000 px of raw JSON; with its card, the champion's and its
+# lineage it measures about 2,800 px at 1,280 px (raw record folded): room for a longer card.
+CANDIDATE_PAGE_MAX_HEIGHT_PX = 3_500
 # Users who ask for an estimate while the experiment runs (a few, so the dashboard has rows).
 EXPERIMENT_USERS = 4
 REASONS = {
@@ -68,13 +79,13 @@ class Journey:
         self.violations = ViolationLog(page)
         self.step = 0
 
-    def readable(self, name: str) -> None:
-        """Screenshot the page at both widths; fail if the CSP blocked anything on it, if it
-        scrolls sideways or its chart text is too small to read at either width. Leaves the
-        window at the desktop width."""
+    def readable(self, name: str, *, charts: bool = False) -> None:
+        """Screenshot the page at each width (with ``charts``, 360 px too, and it must show chart
+        text); fail if the CSP blocked anything on it, if it scrolls sideways or its chart text
+        is too small to read at any width. Leaves the window at the desktop width."""
         self.step += 1
         self.violations.assert_none(name)
-        for width in WIDTHS:
+        for width in CHART_WIDTHS if charts else WIDTHS:
             self.page.set_viewport_size({"width": width, "height": WINDOW_HEIGHT})
             self.page.screenshot(
                 path=str(SCREENSHOTS / f"{self.step:02d}-{name}-{width}.png"), full_page=True
@@ -83,11 +94,17 @@ class Journey:
                 "document.documentElement.scrollWidth - window.innerWidth"
             )
             assert overflow <= 1, f"{name} scrolls {overflow} px sideways at {width} px"
-            small = [
-                size for size in self.page.evaluate(CHART_TEXT_SIZES_JS) if size < MIN_CHART_TEXT_PX
-            ]
+            sizes = self.page.evaluate(CHART_TEXT_SIZES_JS)
+            assert sizes or not charts, f"{name}: no chart text at {width} px"
+            small = [size for size in sizes if size < MIN_CHART_TEXT_PX]
             assert not small, f"{name}: chart text of {min(small):.1f} px at {width} px"
         self.page.set_viewport_size({"width": DESKTOP_WIDTH, "height": WINDOW_HEIGHT})
+
+    def list_fits(self, name: str) -> None:
+        """An admin list's table has rows and is no wider than its box at the desktop width."""
+        expect(self.page.locator("#result_list tbody tr").first).to_be_visible()
+        overflow = self.page.evaluate(ADMIN_TABLE_OVERFLOW_JS)
+        assert overflow <= 0, f"the {name} list is {overflow} px too wide at {DESKTOP_WIDTH} px"
 
     def confirm(self, reason: str, button: str) -> None:
         self.page.get_by_label("Reason").fill(reason)
@@ -169,7 +186,17 @@ def test_a_staff_member_retrains_tries_promotes_and_rolls_back_a_model(
     page.set_viewport_size({"width": PHONE_WIDTH, "height": WINDOW_HEIGHT})
     assert not _side_by_side(this_card, champion_card)
     page.set_viewport_size({"width": DESKTOP_WIDTH, "height": WINDOW_HEIGHT})
-    journey.readable("candidate-card")
+    # and its lineage below the cards, on a page far shorter than the old 8,000 px of JSON
+    lineage = page.locator("#lineage")
+    expect(lineage.get_by_role("heading", name="Lineage of v2")).to_be_visible()
+    expect(lineage.get_by_role("link", name=f"Training run #{run.pk}")).to_be_visible()
+    expect(lineage.locator('[data-item="compared"]')).to_contain_text(
+        "v1, the champion when it was trained"
+    )
+    expect(lineage.locator('[data-item="registered"]')).to_contain_text("by root")
+    height = page.evaluate("() => document.documentElement.scrollHeight")
+    assert height <= CANDIDATE_PAGE_MAX_HEIGHT_PX, f"the candidate's page is {height} px tall"
+    journey.readable("candidate-card", charts=True)
 
     # when they start a 10 % experiment from there, giving a reason
     page.get_by_role("link", name="Start a 10 % experiment…").click()
@@ -190,7 +217,7 @@ def test_a_staff_member_retrains_tries_promotes_and_rolls_back_a_model(
     page.reload()
     expect(page.get_by_role("heading", name="Arms")).to_be_visible()
     expect(page.locator(".rollout-chart svg")).to_be_visible()
-    journey.readable("dashboard")
+    journey.readable("dashboard", charts=True)
 
     # when they promote v2
     page.get_by_role("link", name="Promote a challenger").click()
@@ -203,6 +230,7 @@ def test_a_staff_member_retrains_tries_promotes_and_rolls_back_a_model(
     # and roll back to v1 from the model versions
     page.goto(live_server.url + "/admin/mlmodel/modelversion/")
     journey.readable("model-versions")
+    journey.list_fits("model versions")
     page.get_by_role("link", name="Roll back to v1…").click()
     journey.readable("rollback-confirm")
     journey.confirm(REASONS["rollback"], "Yes, roll back")
@@ -212,6 +240,7 @@ def test_a_staff_member_retrains_tries_promotes_and_rolls_back_a_model(
     # then the audit log shows each step, by them, with the reason they typed
     page.goto(live_server.url + "/admin/mlmodel/modelevent/")
     journey.readable("audit-log")
+    journey.list_fits("audit log")
     steps = [
         (2, "Registered", ""),  # the retraining run registers its candidate in their name
         (2, "Experiment created", REASONS["experiment"]),
@@ -224,12 +253,21 @@ def test_a_staff_member_retrains_tries_promotes_and_rolls_back_a_model(
             _audit_rows(page, version=version, action=action, reason=reason).first
         ).to_be_visible()
 
+    # and the other lists they used fit the desktop too, now that they have rows
+    for name, path in (
+        ("training runs", "/admin/mlmodel/trainingrun/"),
+        ("experiments", "/admin/mlmodel/experiment/"),
+    ):
+        page.goto(live_server.url + path)
+        journey.readable(name.replace(" ", "-"))
+        journey.list_fits(name)
+
 
 def _audit_rows(page: Page, *, version: int, action: str, reason: str):
     """The audit log's rows of one version and action by ``root`` (with that reason, if any)."""
     rows = page.locator("#result_list tbody tr")
     cells = {
-        "model_version": re.compile(rf"^v{version} "),
+        "version": re.compile(rf"^v{version}$"),
         "action": re.compile(rf"^{re.escape(action)}$"),
         "actor": re.compile(r"^root$"),
         **({"short_reason": re.compile(rf"^{re.escape(reason)}$")} if reason else {}),

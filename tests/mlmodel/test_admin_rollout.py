@@ -364,3 +364,99 @@ def test_the_training_run_page_leads_to_the_candidate_it_registered(
         not_yet.content.decode()
     )
     assert missing.status_code == 404
+
+
+# --- a version's lineage: what it was trained on, by which run, against which champion ---
+def _lineage_of(page) -> str:
+    return page.content.decode().split('id="lineage"', 1)[1].split("</fieldset>", 1)[0]
+
+
+def _item(lineage: str, name: str) -> str:
+    return lineage.split(f'data-item="{name}"', 1)[1].split("</div>", 1)[0]
+
+
+def test_a_candidates_page_shows_the_lineage_of_the_run_that_trained_it(
+    admin_client, staff_user, versions, run_of_v2
+):
+    # given v2 trained by a run that a staff member started, compared with the champion v1
+    candidate = versions[1]
+    run_of_v2.requested_by = staff_user
+    run_of_v2.seed = 11
+    run_of_v2.params = {"booster": {"n_estimators": 20}}
+    run_of_v2.gate_passed = True
+    run_of_v2.save()
+    ModelVersion.objects.filter(pk=candidate.pk).update(
+        training_data={
+            **candidate.training_data,
+            "rows": 1_496,
+            "rows_raw": 1_500,
+            "years": [2020, 2021, 2022, 2023, 2024],
+            "sources": {"import": 1_500},
+            "sha256": "ab" * 32,
+            "held_out": {"year": 2024, "rows": 595},
+        },
+        metrics={**candidate.metrics, "comparison": {"active_version": 1, "rows": 595}},
+    )
+
+    # when
+    page = admin_client.get(reverse("admin:mlmodel_modelversion_change", args=[candidate.pk]))
+
+    # then: the lineage reads as sentences, with links to the run, the champion and the log
+    lineage = _lineage_of(page)
+    run_url = reverse("admin:mlmodel_trainingrun_change", args=[run_of_v2.pk])
+    champion_url = reverse("admin:mlmodel_modelversion_change", args=[versions[0].pk])
+    events_url = (
+        reverse("admin:mlmodel_modelevent_changelist") + f"?model_version__id__exact={candidate.pk}"
+    )
+    assert "Lineage of v2" in lineage
+    assert "1,496 distinct salary rows from 2020–2024, of 1,500 read (1,500 imported)" in (
+        _item(lineage, "data")
+    )
+    assert f'<a href="{run_url}">Training run #{run_of_v2.pk}</a>' in _item(lineage, "run")
+    assert "started by sam-staff; passed its gates" in _item(lineage, "run")
+    assert "Seed 11; hyper-parameter overrides for booster." in _item(lineage, "seed")
+    compared = _item(lineage, "compared")
+    assert f'<a href="{champion_url}">v1</a>, the champion when it was trained' in compared
+    assert "on the same 595 held-out rows from 2024" in compared
+    assert f">{candidate.artifact_sha256[:12]}…</code>" in _item(lineage, "artifact")
+    assert "by a command or task (no one signed in)" in _item(lineage, "registered")
+    assert "<strong>Candidate</strong> since" in _item(lineage, "status")
+    assert f'href="{events_url}">1 event of v2</a>' in _item(lineage, "events")
+    # and the raw record is still there, folded away in a disclosure below the lineage
+    rest = page.content.decode().split('id="lineage"', 1)[1]
+    assert "<details><summary>" in rest and "Raw record: full digests and JSON" in rest
+    assert rest.index("<details><summary>") < rest.index("field-metrics_json")
+    # and the audit log link lists this version's events only
+    log = admin_client.get(events_url)
+    assert log.status_code == 200 and "1 model event" in log.content.decode()
+
+
+def test_a_version_registered_without_a_run_shows_its_lineage_too(admin_client, versions):
+    # when the champion's page is opened (registered by a fixture, then made champion)
+    page = admin_client.get(reverse("admin:mlmodel_modelversion_change", args=[versions[0].pk]))
+
+    # then its lineage says so instead of leaving blanks
+    lineage = _lineage_of(page)
+    assert "Lineage of v1" in lineage
+    assert "None: registered directly" in _item(lineage, "run")
+    assert "Seed 7; default hyper-parameters." in _item(lineage, "seed")
+    assert "Not compared with a champion" in _item(lineage, "compared")
+    assert "The first version registered." in _item(lineage, "compared")
+    assert "<strong>Champion</strong> since" in _item(lineage, "status")
+    assert "made champion by a command or task" in _item(lineage, "status")
+    assert "2 events of v1</a>" in _item(lineage, "events")
+
+
+def test_non_staff_and_anonymous_never_see_a_versions_lineage(client, user, versions):
+    # given
+    url = reverse("admin:mlmodel_modelversion_change", args=[versions[1].pk])
+
+    # when
+    anonymous = client.get(url)
+    client.force_login(user)
+    signed_in = client.get(url)
+
+    # then: both are sent to the admin's login page
+    for response in (anonymous, signed_in):
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]
+        assert "Lineage of" not in response.content.decode()

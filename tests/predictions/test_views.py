@@ -452,9 +452,7 @@ def test_the_prediction_form_sent_twice_stores_one_prediction(auth_client, activ
     assert Prediction.objects.count() == 2
 
 
-def test_a_refused_form_keeps_its_id_and_predicts_once_corrected(
-    auth_client, active_model_version
-):
+def test_a_refused_form_keeps_its_id_and_predicts_once_corrected(auth_client, active_model_version):
     # given the form sent with a bad field
     data = {**PROFILE_DATA, **_form_with_its_id(auth_client, CREATE_URL)}
     refused = auth_client.post(CREATE_URL, {**data, "remote_ratio": "7"})
