@@ -9,7 +9,9 @@
 #
 # Usage (from the repo root; needs wrk):  bash tests/load/experiment_throughput.sh
 # Environment: PG_URL (default postgres://postgres@127.0.0.1:5432), REDIS_URL (default
-# redis://127.0.0.1:6379/12), DURATION (20), CLIENTS (16), ROUNDS (3), WORKERS (3), PORT (8790).
+# redis://127.0.0.1:6379/12), DURATION (20), CLIENTS (16), ROUNDS (3), WORKERS (3), PORT (8790),
+# CELERY_WORKER_NICE (0). Each run starts once the worker has recorded
+# every exposure of the runs before it, so no run pays for another's background work.
 set -o errexit -o pipefail -o nounset
 cd "$(dirname "$0")/../.."
 
@@ -53,8 +55,10 @@ for _ in range(2):  # two more versions (same artifact): the cost measured is th
 print(api_token_create(user=User.objects.get(username='bench'), name='bench')[1])")
 export API_TOKEN
 
-.venv/bin/celery -A portal worker --loglevel=WARNING --concurrency=1 -Q "$queue" \
-  --without-gossip --without-mingle >var/experiment-bench-worker.log 2>&1 &
+# CELERY_WORKER_NICE (default 0) runs the worker at a lower priority than the web processes.
+nice -n "${CELERY_WORKER_NICE:-0}" .venv/bin/celery -A portal worker --loglevel=WARNING \
+  --concurrency=1 -Q "$queue" --without-gossip --without-mingle \
+  >var/experiment-bench-worker.log 2>&1 &
 pids+=($!)
 .venv/bin/gunicorn portal.wsgi:application --config docker/gunicorn.conf.py \
   --bind "127.0.0.1:$PORT" --workers "$WORKERS" \
@@ -79,6 +83,16 @@ else:
   sleep 3  # every worker re-reads its routing within MLMODEL_RELOAD_CHECK_SECONDS
 }
 
+pending() {  # predictions of an experiment whose exposure is not recorded yet
+  $py manage.py shell -v 0 -c "
+from predictions.models import Prediction
+print(Prediction.objects.filter(experiment__isnull=False, exposure_recorded_at__isnull=True).count())"
+}
+drain() {  # the next run starts only when the worker has caught up (at most 120 s)
+  for _ in $(seq 60); do [[ $(pending) == 0 ]] && return 0; sleep 2; done
+  echo "the worker did not catch up within 120 s: $(pending) exposures pending" >&2; return 1
+}
+
 cpu_seconds() { ps -eo comm,cputimes --no-headers | awk -v c="$1" '$1 ~ c {s += $2} END {print s + 0}'; }
 declare -A total=([none]=0 [experiment]=0)
 for round in $(seq "$ROUNDS"); do
@@ -90,8 +104,11 @@ for round in $(seq "$ROUNDS"); do
     after=$(for c in gunicorn celery postgres redis-server; do printf '%s ' "$(cpu_seconds "$c")"; done)
     cpu=$(paste <(tr ' ' '\n' <<<"$before") <(tr ' ' '\n' <<<"$after") \
       | awk 'NF == 2 {printf "%d ", $2 - $1}')
+    lag=$(pending)
     [[ $mode == experiment ]] && experiment stop
-    echo "round $round  $mode  $rps req/s  CPU s (gunicorn celery postgres redis): $cpu"
+    t0=$(date +%s.%N); drain; caught_up=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+    echo "round $round  $mode  $rps req/s  CPU s (gunicorn celery postgres redis): $cpu" \
+      " pending at the end: $lag, recorded ${caught_up}s later"
     total[$mode]=$(awk -v a="${total[$mode]}" -v b="$rps" 'BEGIN {print a + b}')
   done
 done
