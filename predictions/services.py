@@ -542,6 +542,7 @@ def _run_claimed_job(job: BatchJob) -> None:
 # Sent after predictions answered inside an experiment; predictions.tasks registers it.
 EXPOSURE_TASK = "predictions.prediction_exposures_record_task"
 EXPOSURE_BATCH = 500
+EXPOSURE_DRAIN_LIMIT = 20 * EXPOSURE_BATCH  # what one message records at most
 
 
 class _ExposureSender:
@@ -643,7 +644,7 @@ def _shadow_rows(predictions: Sequence[Prediction]) -> list[ShadowPrediction]:
 
 def prediction_exposures_record(
     *,
-    limit: int = EXPOSURE_BATCH,
+    limit: int | None = None,
     older_than_seconds: float = 0.0,
     prediction_ids: Sequence[int] | None = None,
 ) -> int:
@@ -657,6 +658,7 @@ def prediction_exposures_record(
     """
     from mlmodel.rollout.services import Exposure, assignments_record
 
+    limit = EXPOSURE_BATCH if limit is None else limit
     cutoff = timezone.now() - datetime.timedelta(seconds=older_than_seconds)
     with transaction.atomic():
         pending = Prediction.objects.filter(
@@ -707,16 +709,28 @@ def prediction_record_exposure(*, prediction_id: int) -> bool:
     return prediction_exposures_record(prediction_ids=[prediction_id]) == 1
 
 
+def prediction_exposures_drain(
+    *, older_than_seconds: float = 0.0, limit: int = EXPOSURE_DRAIN_LIMIT
+) -> int:
+    """Record pending exposures batch after batch, up to ``limit``; returns how many.
+
+    One message per web process per send interval: when a burst leaves more pending than one
+    batch, the message records them all rather than leaving the rest to the sweep."""
+    total = 0
+    while total < limit:
+        batch_limit = min(EXPOSURE_BATCH, limit - total)
+        recorded = prediction_exposures_record(
+            limit=batch_limit, older_than_seconds=older_than_seconds
+        )
+        total += recorded
+        if recorded < batch_limit:
+            break
+    return total
+
+
 def prediction_exposures_reconcile(*, older_than_seconds: float, limit: int) -> int:
     """Record exposures no message recorded (broker or worker down); returns how many."""
-    recorded = total = 0
-    while total < limit:
-        recorded = prediction_exposures_record(
-            limit=min(EXPOSURE_BATCH, limit - total), older_than_seconds=older_than_seconds
-        )
-        if not recorded:
-            break
-        total += recorded
+    total = prediction_exposures_drain(older_than_seconds=older_than_seconds, limit=limit)
     if total:
         logger.info("reconciliation recorded %s missing exposures", total)
     return total

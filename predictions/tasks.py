@@ -11,8 +11,8 @@ from predictions.services import (
     BATCH_JOB_RUN_TASK,
     EXPOSURE_TASK,
     batch_job_run,
+    prediction_exposures_drain,
     prediction_exposures_reconcile,
-    prediction_exposures_record,
 )
 
 
@@ -28,7 +28,7 @@ def batch_job_run_task(self: Task, job_id: int) -> None:
 @app.task(name=EXPOSURE_TASK)
 def prediction_exposures_record_task() -> int:
     """Record the pending experiment exposures and shadow answers, in bulk (idempotent)."""
-    return prediction_exposures_record()
+    return prediction_exposures_drain()
 
 
 @app.task(name="predictions.prediction_exposures_reconcile_task")

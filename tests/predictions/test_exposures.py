@@ -204,3 +204,23 @@ def test_with_the_broker_down_predictions_answer_and_the_sweep_catches_up(
     assignment = Assignment.objects.get(experiment=experiment)
     assert (assignment.unit, assignment.exposures) == (f"user:{user.pk}", 5)
     assert ShadowPrediction.objects.count() == 5
+
+
+def test_one_message_records_a_burst_larger_than_one_batch(user, three_versions, monkeypatch):
+    # given a running experiment and more pending exposures than one batch holds
+    _experiment_with_shadow()
+    monkeypatch.setattr(services, "EXPOSURE_BATCH", 2)
+    for _ in range(5):
+        services.prediction_create(user=user, profile=PROFILE, channel=Channel.API)
+    assert Prediction.objects.filter(exposure_recorded_at__isnull=True).count() == 5
+
+    # when the worker runs one message
+    from predictions.tasks import prediction_exposures_record_task
+
+    recorded = prediction_exposures_record_task()
+
+    # then all of them are recorded (three batches), each once, with its shadow answer
+    assert recorded == 5
+    assert not Prediction.objects.filter(exposure_recorded_at__isnull=True).exists()
+    assert Assignment.objects.get().exposures == 5
+    assert ShadowPrediction.objects.count() == 5
