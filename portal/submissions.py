@@ -3,9 +3,12 @@ again, a double click) must never create a second object.
 
 The id is rendered, hidden, with each fresh form and sent back with it. Whatever the form
 creates records it (a unique column, or a claim in the cache where nothing is stored), so the
-second arrival of the same id finds the first object instead of creating another.
+second arrival of the same id finds the first object instead of creating another. A stored
+key is the id *and what was sent* (``submission_key``): the same page sent again with other
+values (Back, change a field, send) is a new request, not a repeat.
 """
 
+import hashlib
 import uuid
 
 from django import forms
@@ -28,3 +31,12 @@ def submission_field() -> forms.RegexField:
         required=False,
         error_messages={"invalid": INVALID_SUBMISSION_MESSAGE},
     )
+
+
+def submission_key(submission: str, content: bytes) -> str:
+    """What a form that creates from ``content`` stores: one key per (id, content); ``""``
+    (no key, nothing to deduplicate) for a form without an id, from a page older than ids."""
+    if not submission:
+        return ""
+    digest = hashlib.sha256(f"{submission}:".encode() + content).hexdigest()
+    return digest[:SUBMISSION_ID_LENGTH]

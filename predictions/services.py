@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import functools
+import json
 import logging
 import os
 import time
@@ -39,6 +40,7 @@ from portal.jobs.services import (
     job_start,
     job_succeed,
 )
+from portal.submissions import submission_key
 from predictions import batch, rules
 from predictions.models import (
     BatchJob,
@@ -175,6 +177,7 @@ def prediction_create_once(
 ) -> Submitted:
     """The web form's prediction: a form sent again answers with the prediction it made (a
     form without an id, from an old page, just predicts)."""
+    submission = submission_key(submission, json.dumps(profile.as_dict(), sort_keys=True).encode())
     existing = (
         Prediction.objects.filter(user=user, submission=submission).first() if submission else None
     )
@@ -358,7 +361,9 @@ def _clean_file_name(file_name: str) -> str:
 
 
 def batch_job_create_once(*, user, file_name: str, data: bytes, submission: str) -> Submitted:
-    """The upload form's job: a form sent again answers with the job it made."""
+    """The upload form's job: a form sent again answers with the job it made (the same file;
+    another file with the same page is a new upload)."""
+    submission = submission_key(submission, data)
     existing = (
         BatchJob.objects.filter(user=user, submission=submission).first() if submission else None
     )
@@ -410,6 +415,8 @@ def batch_job_create(
         # Inside an outer transaction the task is queued at its commit, and a refusal is
         # recorded on the job then; here it already happened.
         if enqueued.sent is False:
+            if submission:  # the form sent again (a retry) must try again, not find this job
+                BatchJob.objects.filter(pk=job.pk).update(submission="")
             raise Unavailable(JOB_QUEUE_FAILED_MESSAGE)
         logger.info("batch job queued", extra={"job_id": job.pk, "rows": table.row_count})
         return job

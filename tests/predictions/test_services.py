@@ -3,6 +3,7 @@
 import csv
 import io
 import threading
+from dataclasses import replace
 
 import pytest
 from django.db import DatabaseError, connections
@@ -354,7 +355,7 @@ def test_two_simultaneous_posts_of_one_form_store_one_prediction(user, active_mo
     stored = Prediction.objects.get()
     assert sorted(result.created for result in results) == [False, True]
     assert {result.object.pk for result in results} == {stored.pk}
-    assert stored.submission == SUBMISSION
+    assert stored.submission and stored.submission != SUBMISSION  # the id with what was sent
 
 
 def test_a_batch_sent_twice_is_one_job_and_api_rows_carry_no_id(user, active_model_version):
@@ -394,3 +395,41 @@ def test_a_batch_job_lists_the_titles_it_did_not_recognise(user, active_model_ve
             "rows": 2,
         }
     ]
+
+
+def test_the_same_form_sent_with_other_values_is_a_new_prediction(user, active_model_version):
+    # when one page's form is sent, then sent again after a field was changed
+    first = services.prediction_create_once(user=user, profile=PROFILE, submission=SUBMISSION)
+    changed = services.prediction_create_once(
+        user=user, profile=replace(PROFILE, remote_ratio=100), submission=SUBMISSION
+    )
+    again = services.prediction_create_once(user=user, profile=PROFILE, submission=SUBMISSION)
+
+    # then two predictions: the changed form is answered anew, the repeat finds the first
+    assert (first.created, changed.created, again.created) == (True, True, False)
+    assert again.object.pk == first.object.pk != changed.object.pk
+    assert changed.object.inputs["remote_ratio"] == 100
+
+
+@override_settings(BATCH_SYNC_MAX_ROWS=2)
+@pytest.mark.django_db(transaction=True)
+def test_an_upload_refused_by_the_broker_can_be_sent_again(
+    user, active_model_version, unreachable_broker
+):
+    # given an upload the broker refused
+    data = csv_bytes([GOOD_ROW] * 3)
+    with pytest.raises(Unavailable):
+        services.batch_job_create_once(
+            user=user, file_name="big.csv", data=data, submission=SUBMISSION
+        )
+
+    # when the same form is sent again (the page still holds its id)
+    with pytest.raises(Unavailable):
+        services.batch_job_create_once(
+            user=user, file_name="big.csv", data=data, submission=SUBMISSION
+        )
+
+    # then it was tried again (two failed jobs, each saying why), not answered with the first
+    jobs = list(BatchJob.objects.order_by("id"))
+    assert [job.status for job in jobs] == [JobStatus.FAILED, JobStatus.FAILED]
+    assert {job.submission for job in jobs} == {""}
