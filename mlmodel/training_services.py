@@ -353,13 +353,18 @@ def _execute_claimed(run: TrainingRun) -> None:
     # The two fits (the served model; the held-out evaluation's model) are independent and
     # single-threaded, and XGBoost releases the GIL while it fits: the evaluation runs beside
     # the training on the other core, and "evaluating" is the wait for what is left of it.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="held-out-evaluation") as pool:
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="held-out-evaluation")
+    try:
         with stages.stage(STAGE_TRAINING):
             evaluating = pool.submit(_held_out_evaluation, data, seed=run.seed, params=params)
             bundle = _train(data.training, seed=run.seed, params=params)
             artifact = artifact_bytes(bundle)
         with stages.stage(STAGE_EVALUATING):
             evaluation = evaluating.result()
+    finally:
+        # A run that failed or was stopped does not wait for the other fit (it finishes alone,
+        # touching nothing); a finished one has nothing left to wait for.
+        pool.shutdown(wait=False, cancel_futures=True)
     with stages.stage(STAGE_COMPARING):
         comparison = _comparison(data, candidate_artifact=artifact)
         gate = _gate(comparison=comparison, evaluation=evaluation)

@@ -99,32 +99,34 @@ def api_token_create(
         raise InvalidInput({"name": ["Give the token a name, e.g. the script that will use it."]})
     if len(name) > TOKEN_NAME_MAX_LENGTH:
         raise InvalidInput({"name": [f"Use at most {TOKEN_NAME_MAX_LENGTH} characters."]})
-    with transaction.atomic():
-        # Serialise concurrent creations for one user so the cap cannot be overshot.
-        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
-        if ApiToken.objects.active().filter(user=user).count() >= MAX_ACTIVE_TOKENS_PER_USER:
-            raise InvalidInput(
-                {
-                    "name": [
-                        f"You already have {MAX_ACTIVE_TOKENS_PER_USER} active tokens, the "
-                        "maximum. Revoke one you no longer use, then create a new one."
-                    ]
-                }
-            )
-        if submission:
-            _submission_claim(user=user, submission=submission)
-        key = _new_token_key()
-        try:
+    claimed = False
+    try:
+        with transaction.atomic():
+            # Serialise concurrent creations for one user so the cap cannot be overshot.
+            get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+            if ApiToken.objects.active().filter(user=user).count() >= MAX_ACTIVE_TOKENS_PER_USER:
+                raise InvalidInput(
+                    {
+                        "name": [
+                            f"You already have {MAX_ACTIVE_TOKENS_PER_USER} active tokens, the "
+                            "maximum. Revoke one you no longer use, then create a new one."
+                        ]
+                    }
+                )
+            if submission:
+                _submission_claim(user=user, submission=submission)
+                claimed = True
+            key = _new_token_key()
             token = ApiToken.objects.create(
                 user=user,
                 name=name,
                 prefix=key[:TOKEN_DISPLAY_PREFIX_LENGTH],
                 key_hash=hash_token_key(key),
             )
-        except Exception:
-            if submission:
-                _submission_release(user=user, submission=submission)
-            raise
+    except Exception:
+        if claimed:  # no token was committed (the insert or the commit failed): free the id
+            _submission_release(user=user, submission=submission)
+        raise
     logger.info("api token created", extra={"user_id": user.pk, "token_id": token.pk})
     return token, key
 

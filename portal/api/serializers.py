@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+
 from rest_framework import serializers
+
+LIST_FIELDS = (serializers.ListSerializer, serializers.ListField, serializers.DictField)
 
 
 class FixedFieldsSerializer(serializers.Serializer):
@@ -18,6 +22,11 @@ class FixedFieldsSerializer(serializers.Serializer):
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = {}
         for name, declared in self._declared_fields.items():
+            if isinstance(declared, LIST_FIELDS):
+                # Their ``child`` is bound and written per instance (DRF sets its instance and
+                # data while validating a list): each instance needs a child of its own.
+                fields[name] = copy.deepcopy(declared)
+                continue
             # A bare copy of the instance dictionary: copy.copy's protocol costs more than this.
             field = object.__new__(type(declared))
             field.__dict__.update(declared.__dict__)

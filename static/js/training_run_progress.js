@@ -10,6 +10,7 @@
   }
   var url = root.getAttribute("data-progress-url");
   var interval = parseInt(root.getAttribute("data-poll-milliseconds"), 10) || 1000;
+  var MAX_REFRESH_ATTEMPTS = 5; // then the bar says "succeeded" and a reload shows the rest
 
   function part(scope, role) {
     return scope ? scope.querySelector('[data-role="' + role + '"]') : null;
@@ -24,9 +25,17 @@
   // Once the run has finished, every field of the record below the bar (status, candidate,
   // gates, times) has changed too: fetch this page again and swap its content in place, so
   // nothing stays at what it said when the page was opened, and no reload loses the scroll.
+  var refreshAttempts = 0;
+
   function refreshRecord() {
+    refreshAttempts += 1;
     fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
       .then(function (response) {
+        if (response.redirected) {
+          // Signed out meanwhile (the admin sent its log-in page): let the browser go there.
+          window.location.reload();
+          throw new Error("redirected to " + response.url);
+        }
         if (!response.ok) {
           throw new Error("the run's page answered " + response.status);
         }
@@ -44,7 +53,9 @@
         document.title = fresh.title;
       })
       .catch(function () {
-        window.setTimeout(refreshRecord, interval * 3);
+        if (refreshAttempts < MAX_REFRESH_ATTEMPTS) {
+          window.setTimeout(refreshRecord, interval * 3);
+        }
       });
   }
 

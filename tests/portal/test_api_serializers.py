@@ -50,3 +50,28 @@ def test_input_validation_is_the_same_as_drfs():
         fixed, plain = Outer(data=data), PlainOuter(data=data)
         assert fixed.is_valid() == plain.is_valid()
         assert fixed.errors == plain.errors
+
+
+class HostItem(FixedFieldsSerializer):
+    host = serializers.SerializerMethodField()
+
+    def get_host(self, obj) -> str:
+        return self.context["request"].get_host()
+
+
+class Listing(FixedFieldsSerializer):
+    items = HostItem(many=True)
+
+
+def test_a_list_fields_child_is_each_instances_own_and_sees_its_context(settings):
+    settings.ALLOWED_HOSTS = ["a.test", "b.test"]
+    data = {"items": [{}]}
+
+    # when two instances render the same nested list
+    first = Listing(data, context={"request": _request("a.test")})
+    second = Listing(data, context={"request": _request("b.test")})
+
+    # then each list's child is its own, bound to its instance (it sees that request)
+    assert first.fields["items"].child is not second.fields["items"].child
+    assert first.data == {"items": [{"host": "a.test"}]}
+    assert second.data == {"items": [{"host": "b.test"}]}

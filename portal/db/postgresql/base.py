@@ -13,6 +13,7 @@ query fails and the request is a 503 (``portal/errors.py``), bounded by the conn
 
 import select
 
+import psycopg
 from django.db.backends.postgresql import base
 from psycopg import pq
 
@@ -26,6 +27,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return False
         try:
             readable, _, _ = select.select([pgconn.socket], [], [], 0)
-        except (OSError, ValueError):
+        except (OSError, ValueError, psycopg.Error):  # psycopg: "the connection is lost"
             return False
         return not readable
