@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from feedback.models import Feedback
 from feedback.services import feedback_training_review
 from mlmodel.models import ReviewStatus
-from portal.admin_display import date_text
+from portal.admin_display import date_column
 
 THOUSAND = 1_000
 
@@ -60,9 +60,7 @@ class FeedbackAdmin(admin.ModelAdmin):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.display(description="Updated", ordering="updated_at")
-    def updated(self, obj: Feedback) -> str:
-        return date_text(obj.updated_at)
+    updated = date_column("updated_at", "Updated")
 
     @admin.display(description="Salary / estimate (#)", ordering="actual_salary_usd")
     def salary_against_estimate(self, obj: Feedback) -> str:

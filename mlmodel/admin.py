@@ -31,7 +31,7 @@ from mlmodel.selectors import (
     model_version_previous_champion,
 )
 from mlmodel.training_selectors import training_run_get
-from portal.admin_display import date_text
+from portal.admin_display import date_column
 from portal.exceptions import NotFound
 
 REASON_COLUMN_CHARS = 60
@@ -263,9 +263,7 @@ class ModelEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     fields = readonly_fields
 
-    @admin.display(description="when", ordering="created_at")
-    def created(self, obj: ModelEvent) -> str:
-        return date_text(obj.created_at)
+    created = date_column("created_at", "when")
 
     @admin.display(description="version", ordering="model_version__version")
     def version(self, obj: ModelEvent) -> str:

@@ -23,7 +23,7 @@ from mlmodel.models import ArmRole, Experiment, ExperimentStatus, ModelStatus, M
 from mlmodel.rollout import metrics as rollout_metrics
 from mlmodel.rollout import selectors, services
 from mlmodel.selectors import model_version_previous_champion
-from portal.admin_display import date_text
+from portal.admin_display import date_column
 from portal.exceptions import ServiceError
 
 MANAGE_PERMISSION = "mlmodel.change_modelversion"
@@ -237,13 +237,9 @@ class ExperimentAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
-    @admin.display(description="started", ordering="started_at")
-    def started(self, obj: Experiment) -> str:
-        return date_text(obj.started_at)
+    started = date_column("started_at", "started")
 
-    @admin.display(description="stopped", ordering="stopped_at")
-    def stopped(self, obj: Experiment) -> str:
-        return date_text(obj.stopped_at)
+    stopped = date_column("stopped_at", "stopped")
 
     @admin.display(description="arms")
     def arms_summary(self, obj: Experiment) -> str:

@@ -25,7 +25,7 @@ from mlmodel.training_selectors import (
     feedback_review_queue,
     training_run_get,
 )
-from portal.admin_display import date_text
+from portal.admin_display import date_column
 from portal.exceptions import ServiceError
 from portal.jobs.admin import JOB_ADMIN_FIELDS
 from portal.jobs.models import UNFINISHED_STATUSES
@@ -135,9 +135,7 @@ class TrainingRunAdmin(_ViewOnly, admin.ModelAdmin):
     def requester(self, obj: TrainingRun) -> str:
         return obj.requested_by.get_username() if obj.requested_by is not None else "–"
 
-    @admin.display(description="requested", ordering="created_at")
-    def requested(self, obj: TrainingRun) -> str:
-        return date_text(obj.created_at)
+    requested = date_column("created_at", "requested")
 
     @admin.display(description="took")
     def took(self, obj: TrainingRun) -> str:

@@ -12,6 +12,7 @@ import hashlib
 import uuid
 
 from django import forms
+from django.db import models
 
 SUBMISSION_ID_LENGTH = 32  # uuid4().hex
 SUBMISSION_ID_PATTERN = rf"^[0-9a-f]{{{SUBMISSION_ID_LENGTH}}}$"
@@ -40,3 +41,17 @@ def submission_key(submission: str, content: bytes) -> str:
         return ""
     digest = hashlib.sha256(f"{submission}:".encode() + content).hexdigest()
     return digest[:SUBMISSION_ID_LENGTH]
+
+
+def stored_submission_field(help_text: str) -> models.CharField:
+    """The model column holding ``submission_key`` (``""``: created without a form id)."""
+    return models.CharField(
+        max_length=SUBMISSION_ID_LENGTH, blank=True, default="", help_text=help_text
+    )
+
+
+def one_per_submission(name: str) -> models.UniqueConstraint:
+    """One object per (user, stored key); rows without a key are not constrained."""
+    return models.UniqueConstraint(
+        fields=["user", "submission"], condition=~models.Q(submission=""), name=name
+    )

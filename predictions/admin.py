@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.db.models.functions import Length
 from django.template.defaultfilters import filesizeformat
 
-from portal.admin_display import date_text
+from portal.admin_display import date_column
 from portal.jobs.admin import JOB_ADMIN_FIELDS
 from predictions.models import BatchJob, Prediction
 
@@ -65,9 +65,7 @@ class PredictionAdmin(ReadOnlyAdmin):
         fields = super().get_fields(request, obj)
         return list(dict.fromkeys("latency" if name == "latency_ms" else name for name in fields))
 
-    @admin.display(description="Created", ordering="created_at")
-    def created(self, obj: Prediction) -> str:
-        return date_text(obj.created_at)
+    created = date_column("created_at", "Created")
 
     @admin.display(description="Estimate (range)", ordering="estimate_usd")
     def estimate(self, obj: Prediction) -> str:
@@ -123,9 +121,7 @@ class BatchJobAdmin(ReadOnlyAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).defer("input_csv", "result_csv")
 
-    @admin.display(description="Created", ordering="created_at")
-    def created(self, obj: BatchJob) -> str:
-        return date_text(obj.created_at)
+    created = date_column("created_at", "Created")
 
     @admin.display(description="Done", ordering="progress_percent")
     def progress(self, obj: BatchJob) -> str:

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from portal.jobs.models import Job, JobStatus
-from portal.submissions import SUBMISSION_ID_LENGTH
+from portal.submissions import one_per_submission, stored_submission_field
 
 # JobStatus is the batch job's status too; doors (views, serializers) import it from here.
 __all__ = ["BatchJob", "Channel", "JobStatus", "Prediction", "ShadowPrediction", "TitleMatch"]
@@ -67,21 +67,14 @@ class Prediction(models.Model):
         blank=True,
         help_text="How the job title was read (empty: answered before this was recorded).",
     )
-    submission = models.CharField(
-        max_length=SUBMISSION_ID_LENGTH,
-        blank=True,
-        default="",
-        help_text="The web form's one-time id (portal/submissions.py): sent twice, one row.",
+    submission = stored_submission_field(
+        "The web form's one-time id (portal/submissions.py): sent twice, one row."
     )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["user", "submission"],
-                condition=~models.Q(submission=""),
-                name="prediction_one_per_form_submission",
-            ),
+            one_per_submission("prediction_one_per_form_submission"),
         ]
         # The history page filters by user and sorts by (-created_at, -id): the index matches
         # the sort exactly. Per-version aggregations range over (model_version, created_at).
@@ -153,11 +146,8 @@ class BatchJob(Job):
         blank=True,
         help_text="Titles not in the data: [{title, match, treated_as, rows}], most rows first.",
     )
-    submission = models.CharField(
-        max_length=SUBMISSION_ID_LENGTH,
-        blank=True,
-        default="",
-        help_text="The upload form's one-time id (portal/submissions.py): sent twice, one job.",
+    submission = stored_submission_field(
+        "The upload form's one-time id (portal/submissions.py): sent twice, one job."
     )
 
     task_name = "predictions.batch_job_run_task"
@@ -178,11 +168,7 @@ class BatchJob(Job):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["user", "submission"],
-                condition=~models.Q(submission=""),
-                name="batchjob_one_per_form_submission",
-            ),
+            one_per_submission("batchjob_one_per_form_submission"),
         ]
         indexes = [
             models.Index(fields=["user", "-created_at", "-id"], name="batchjob_user_recent_idx"),

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from portal.accounts.models import ApiToken, User
 from portal.accounts.services import api_tokens_revoke
-from portal.admin_display import date_text
+from portal.admin_display import date_column
 
 
 class PortalUserCreationForm(AdminUserCreationForm):
@@ -59,17 +59,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.display(description="Created", ordering="created_at")
-    def created(self, obj: ApiToken) -> str:
-        return date_text(obj.created_at)
+    created = date_column("created_at", "Created")
 
-    @admin.display(description="Last used", ordering="last_used_at")
-    def last_used(self, obj: ApiToken) -> str:
-        return date_text(obj.last_used_at)
+    last_used = date_column("last_used_at", "Last used")
 
-    @admin.display(description="Revoked", ordering="revoked_at")
-    def revoked(self, obj: ApiToken) -> str:
-        return date_text(obj.revoked_at)
+    revoked = date_column("revoked_at", "Revoked")
 
     @admin.action(description="Revoke selected tokens", permissions=["change"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
