@@ -9,7 +9,15 @@ from portal.jobs.models import Job, JobStatus
 from portal.submissions import one_per_submission, stored_submission_field
 
 # JobStatus is the batch job's status too; doors (views, serializers) import it from here.
-__all__ = ["BatchJob", "Channel", "JobStatus", "Prediction", "ShadowPrediction", "TitleMatch"]
+__all__ = [
+    "BatchJob",
+    "Channel",
+    "JobStatus",
+    "PendingExposure",
+    "Prediction",
+    "ShadowPrediction",
+    "TitleMatch",
+]
 
 
 class Channel(models.TextChoices):
@@ -53,11 +61,6 @@ class Prediction(models.Model):
     )
     experiment_phase = models.PositiveIntegerField(null=True, blank=True)
     experiment_slot = models.PositiveSmallIntegerField(null=True, blank=True)
-    exposure_recorded_at = models.DateTimeField(
-        null=True,
-        blank=True,
-        help_text="When the worker recorded this exposure (the reconciliation sweep fills gaps).",
-    )
     latency_ms = models.FloatField()
     request_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -81,15 +84,35 @@ class Prediction(models.Model):
         indexes = [
             models.Index(fields=["user", "-created_at", "-id"], name="prediction_user_recent_idx"),
             models.Index(fields=["model_version", "created_at"]),
-            models.Index(
-                fields=["created_at"],
-                condition=models.Q(experiment__isnull=False, exposure_recorded_at__isnull=True),
-                name="prediction_exposure_todo_idx",
-            ),
         ]
 
     def __str__(self) -> str:
         return f"#{self.pk} ${self.estimate_usd:,} (v{self.model_version_id})"
+
+
+class PendingExposure(models.Model):
+    """A prediction served in an experiment whose exposure no worker has recorded yet.
+
+    The database fills this queue: a trigger on the prediction insert (migration 0008, for
+    PostgreSQL and SQLite) adds a row whenever ``experiment_id`` is set, in the same
+    transaction, so the request runs no extra statement and a committed prediction always has
+    its row. The worker deletes the rows it records. A narrow queue rather than a "recorded"
+    flag on Prediction: recording then never rewrites the wide prediction row and its indexes.
+    No foreign key (its check would cost every insert); a row whose prediction was deleted
+    is dropped when claimed.
+    """
+
+    prediction = models.OneToOneField(
+        Prediction,
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(help_text="The prediction's created_at.")
+
+    def __str__(self) -> str:
+        return f"exposure of #{self.prediction_id} pending"
 
 
 class ShadowPrediction(models.Model):

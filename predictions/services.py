@@ -46,6 +46,7 @@ from predictions.models import (
     BatchJob,
     Channel,
     JobStatus,
+    PendingExposure,
     Prediction,
     ShadowPrediction,
     TitleMatch,
@@ -657,24 +658,30 @@ def prediction_exposures_record(
 ) -> int:
     """Record the assignments behind pending predictions and their shadow answers, in bulk.
 
-    One transaction claims up to ``limit`` predictions (``FOR UPDATE SKIP LOCKED``, so two
-    workers never take the same ones), marks them recorded, upserts one assignment per unit
-    with its exposure count and stores the shadow answers: a redelivered message, a second
-    worker and the reconciliation sweep can neither count an exposure twice nor lose one.
-    Returns how many predictions were recorded.
+    One transaction claims up to ``limit`` rows of the exposure queue (``FOR UPDATE SKIP
+    LOCKED``, so two workers never take the same ones) and deletes them, upserts one
+    assignment per unit with its exposure count and stores the shadow answers: a redelivered
+    message, a second worker and the reconciliation sweep can neither count an exposure twice
+    nor lose one. Returns how many predictions were recorded.
     """
     from mlmodel.rollout.services import Exposure, assignments_record
 
     limit = EXPOSURE_BATCH if limit is None else limit
     cutoff = timezone.now() - datetime.timedelta(seconds=older_than_seconds)
     with transaction.atomic():
-        pending = Prediction.objects.filter(
-            experiment__isnull=False, exposure_recorded_at__isnull=True, created_at__lte=cutoff
-        )
+        pending = PendingExposure.objects.filter(created_at__lte=cutoff)
         if prediction_ids is not None:
             pending = pending.filter(pk__in=list(prediction_ids))
-        claimed = list(
+        claimed_ids = list(
             pending.select_for_update(skip_locked=True)
+            .order_by("prediction_id")
+            .values_list("prediction_id", flat=True)[:limit]
+        )
+        if not claimed_ids:
+            return 0
+        PendingExposure.objects.filter(pk__in=claimed_ids).delete()
+        claimed = list(
+            Prediction.objects.filter(pk__in=claimed_ids)
             .order_by("id")
             .only(
                 "id",
@@ -686,12 +693,7 @@ def prediction_exposures_record(
                 "arm_id",
                 "model_version_id",
                 "created_at",
-            )[:limit]
-        )
-        if not claimed:
-            return 0
-        Prediction.objects.filter(pk__in=[p.pk for p in claimed]).update(
-            exposure_recorded_at=timezone.now()
+            )
         )
         assignments_record(
             exposures=[

@@ -117,12 +117,17 @@ def main() -> None:
 
     started = time.perf_counter()
     with connection.cursor() as cursor:
+        # Loaded as already recorded (the assignments are inserted below): the exposure queue's
+        # trigger stays off while the rows go in.
+        cursor.execute(
+            "ALTER TABLE predictions_prediction DISABLE TRIGGER prediction_exposure_enqueue"
+        )
         cursor.execute(
             """
             INSERT INTO predictions_prediction (user_id, channel, inputs, estimate_usd,
                 interval_low_usd, interval_high_usd, interval_level, contributions,
                 model_version_id, experiment_id, arm_id, experiment_phase, experiment_slot,
-                exposure_recorded_at, latency_ms, request_id, title_match, created_at)
+                latency_ms, request_id, title_match, created_at)
             SELECT %(first_user)s + (n %% %(users)s),
                    CASE WHEN n %% 3 = 0 THEN 'web' ELSE 'api' END,
                    jsonb_build_object(
@@ -137,7 +142,7 @@ def main() -> None:
                    %(experiment)s,
                    CASE WHEN (n %% %(users)s) %% 2 = 0 THEN %(champion_arm)s
                         ELSE %(challenger_arm)s END,
-                   1, (n %% %(users)s) %% 10000, now(),
+                   1, (n %% %(users)s) %% 10000,
                    3 + (n %% 17) * 0.4, '', 'exact',
                    now() - ((n %% %(days)s) || ' days')::interval - ((n %% 86000) || ' s')::interval
             FROM generate_series(1, %(rows)s) AS n
@@ -163,6 +168,9 @@ def main() -> None:
             FROM predictions_prediction
             """,
             {"arm": arms[ArmRole.SHADOW].pk, "version": arms[ArmRole.SHADOW].model_version_id},
+        )
+        cursor.execute(
+            "ALTER TABLE predictions_prediction ENABLE TRIGGER prediction_exposure_enqueue"
         )
         cursor.execute(
             """

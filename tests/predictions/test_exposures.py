@@ -4,13 +4,14 @@ scored beside the served answer and never shown, and nothing lost while the brok
 import time
 
 import pytest
+from django.db import connection, transaction
 from django.urls import reverse
 
 from mlmodel import loading
 from mlmodel.models import ArmRole, Assignment
 from portal.accounts.services import api_token_create
 from predictions import services
-from predictions.models import Channel, Prediction, ShadowPrediction
+from predictions.models import Channel, PendingExposure, Prediction, ShadowPrediction
 from tests.conftest import start_experiment_of
 from tests.predictions.conftest import PROFILE, PROFILE_DATA
 
@@ -112,7 +113,7 @@ def test_one_user_sees_one_version_everywhere_and_the_worker_records_one_assignm
     assert _wait_for(lambda: ShadowPrediction.objects.count() == USERS * 3)
     shadow_arm = experiment.arms.get(role=ArmRole.SHADOW)
     assert set(ShadowPrediction.objects.values_list("arm_id", flat=True)) == {shadow_arm.pk}
-    assert not stored.filter(exposure_recorded_at__isnull=True).exists()
+    assert not PendingExposure.objects.exists()
 
 
 @pytest.mark.django_db
@@ -164,6 +165,62 @@ def test_without_an_experiment_nothing_is_recorded(user, three_versions):
     assert (prediction.experiment_id, prediction.arm_id) == (None, None)
     assert prediction.model_version.version == 1
     assert Assignment.objects.count() == 0
+    assert not PendingExposure.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_database_queues_an_experiment_prediction_only_with_its_commit(user, three_versions):
+    # given a running experiment
+    _experiment_with_shadow()
+
+    # when one prediction is stored and another one's transaction rolls back
+    kept = services.prediction_create(user=user, profile=PROFILE, channel=Channel.API)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.prediction_create(user=user, profile=PROFILE, channel=Channel.API)
+        raise RuntimeError("rolled back")
+
+    # then the trigger queued the stored one, with its time, and nothing of the other
+    assert list(PendingExposure.objects.values_list("prediction_id", "created_at")) == [
+        (kept.pk, kept.created_at)
+    ]
+
+
+def _row_position(prediction_id: int) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ctid::text FROM predictions_prediction WHERE id = %s", [prediction_id]
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db
+def test_recording_an_exposure_leaves_the_prediction_row_as_it_was(user, three_versions):
+    if connection.vendor != "postgresql":
+        pytest.skip("ctid (where a row version sits) is PostgreSQL's")
+    # given a prediction waiting in the exposure queue
+    _experiment_with_shadow()
+    prediction = services.prediction_create(user=user, profile=PROFILE, channel=Channel.API)
+    position = _row_position(prediction.pk)
+
+    # when the worker records it
+    recorded = services.prediction_exposures_drain()
+
+    # then it is recorded without a new version of the prediction row (any UPDATE moves it)
+    assert recorded == 1
+    assert _row_position(prediction.pk) == position
+    assert not PendingExposure.objects.exists()
+    assert Assignment.objects.get().exposures == 1
+
+
+@pytest.mark.django_db
+def test_a_queued_exposure_of_a_deleted_prediction_is_dropped(user, three_versions):
+    _experiment_with_shadow()
+    prediction = services.prediction_create(user=user, profile=PROFILE, channel=Channel.API)
+    Prediction.objects.filter(pk=prediction.pk).delete()
+
+    assert services.prediction_exposures_drain() == 0
+    assert not PendingExposure.objects.exists()
+    assert Assignment.objects.count() == 0
 
 
 @pytest.mark.django_db
@@ -196,7 +253,7 @@ def test_with_the_broker_down_predictions_answer_and_the_sweep_catches_up(
     # then every prediction was answered and stored, quickly (the breaker stops retries)
     assert statuses == [201] * 5
     assert elapsed < 5
-    assert Prediction.objects.filter(exposure_recorded_at__isnull=True).count() == 5
+    assert PendingExposure.objects.count() == 5
     assert Assignment.objects.count() == 0
     # and once the broker is back the reconciliation sweep records them all
     recorded = services.prediction_exposures_reconcile(older_than_seconds=0, limit=100)
@@ -212,7 +269,7 @@ def test_one_message_records_a_burst_larger_than_one_batch(user, three_versions,
     monkeypatch.setattr(services, "EXPOSURE_BATCH", 2)
     for _ in range(5):
         services.prediction_create(user=user, profile=PROFILE, channel=Channel.API)
-    assert Prediction.objects.filter(exposure_recorded_at__isnull=True).count() == 5
+    assert PendingExposure.objects.count() == 5
 
     # when the worker runs one message
     from predictions.tasks import prediction_exposures_record_task
@@ -221,6 +278,6 @@ def test_one_message_records_a_burst_larger_than_one_batch(user, three_versions,
 
     # then all of them are recorded (three batches), each once, with its shadow answer
     assert recorded == 5
-    assert not Prediction.objects.filter(exposure_recorded_at__isnull=True).exists()
+    assert not PendingExposure.objects.exists()
     assert Assignment.objects.get().exposures == 5
     assert ShadowPrediction.objects.count() == 5

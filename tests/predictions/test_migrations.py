@@ -86,3 +86,103 @@ def test_existing_batch_jobs_keep_their_data_and_get_the_percent_they_showed(mig
     assert (jobs["failed"].status, jobs["failed"].message) == ("failed", "The file is not CSV.")
     assert bytes(jobs["failed"].input_csv) == b"failed"
     assert all((job.stage, job.celery_task_id) == ("", "") for job in jobs.values())
+
+
+QUEUE_BEFORE = ("predictions", "0007_form_submission_ids_and_batch_title_notes")
+QUEUE_AFTER = ("predictions", "0008_exposure_queue")
+
+
+def test_pending_exposures_move_into_the_queue_and_back(migrator):
+    # given, before the queue, an experiment prediction still pending, one recorded and one
+    # served outside any experiment
+    old_apps = migrator(QUEUE_BEFORE)
+    user = old_apps.get_model("accounts", "User").objects.create(username="dora")
+    version = old_apps.get_model("mlmodel", "ModelVersion").objects.create(
+        version=1,
+        status="active",
+        trained_at=timezone.now(),
+        artifact=b"x",
+        artifact_format="test",
+        artifact_sha256="0" * 64,
+        artifact_size=1,
+    )
+    experiment = old_apps.get_model("mlmodel", "Experiment").objects.create(
+        name="e", status="running", seed="s"
+    )
+    arm = old_apps.get_model("mlmodel", "ExperimentArm").objects.create(
+        experiment=experiment, model_version=version, role="champion", weight=100
+    )
+
+    def prediction(apps, **fields):
+        return apps.get_model("predictions", "Prediction").objects.create(
+            user_id=user.pk,
+            channel="api",
+            inputs={},
+            estimate_usd=100_000,
+            interval_low_usd=50_000,
+            interval_high_usd=150_000,
+            interval_level=0.9,
+            model_version_id=version.pk,
+            latency_ms=1.0,
+            **fields,
+        )
+
+    in_experiment = {"experiment_id": experiment.pk, "arm_id": arm.pk, "experiment_phase": 1}
+    pending = prediction(old_apps, **in_experiment)
+    prediction(old_apps, exposure_recorded_at=timezone.now(), **in_experiment)
+    prediction(old_apps)
+
+    # when the queue comes in
+    new_apps = migrator(QUEUE_AFTER)
+
+    # then only the pending one is queued, and from now on the database queues new ones itself
+    queue = new_apps.get_model("predictions", "PendingExposure").objects
+    assert list(queue.values_list("prediction_id", flat=True)) == [pending.pk]
+    later = prediction(new_apps, **in_experiment)
+    prediction(new_apps)
+    assert sorted(queue.values_list("prediction_id", flat=True)) == [pending.pk, later.pk]
+
+    # and back: what was queued is pending again, the rest recorded, no trigger left behind
+    old_apps = migrator(QUEUE_BEFORE)
+    Prediction = old_apps.get_model("predictions", "Prediction")
+    in_experiments = Prediction.objects.filter(experiment_id=experiment.pk)
+    assert sorted(
+        in_experiments.filter(exposure_recorded_at__isnull=True).values_list("pk", flat=True)
+    ) == [pending.pk, later.pk]
+    assert in_experiments.filter(exposure_recorded_at__isnull=False).count() == 1
+    with connection.cursor() as cursor:
+        tables = connection.introspection.table_names(cursor)
+    assert "predictions_pendingexposure" not in tables
+
+
+def test_the_sqlite_trigger_queues_experiment_predictions_only():
+    """The embedded default (``make run`` without DATABASE_URL) runs SQLite: its trigger is
+    checked on a real SQLite database even when the suite runs on PostgreSQL."""
+    import importlib
+    import sqlite3
+
+    migration = importlib.import_module("predictions.migrations.0008_exposure_queue")
+    db = sqlite3.connect(":memory:")
+    db.execute(
+        "CREATE TABLE predictions_prediction (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " experiment_id INTEGER NULL, created_at TEXT NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE predictions_pendingexposure (prediction_id INTEGER PRIMARY KEY,"
+        " created_at TEXT NOT NULL)"
+    )
+    for statement in migration.CREATE_TRIGGER["sqlite"]:
+        db.execute(statement)
+
+    db.execute("INSERT INTO predictions_prediction (experiment_id, created_at) VALUES (7, 'a')")
+    db.execute("INSERT INTO predictions_prediction (experiment_id, created_at) VALUES (NULL, 'b')")
+    db.execute("INSERT INTO predictions_prediction (experiment_id, created_at) VALUES (7, 'c')")
+
+    assert db.execute("SELECT * FROM predictions_pendingexposure").fetchall() == [
+        (1, "a"),
+        (3, "c"),
+    ]
+    for statement in migration.DROP_TRIGGER["sqlite"]:
+        db.execute(statement)
+    db.execute("INSERT INTO predictions_prediction (experiment_id, created_at) VALUES (7, 'd')")
+    assert db.execute("SELECT count(*) FROM predictions_pendingexposure").fetchone() == (2,)
