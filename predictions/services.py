@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from mlmodel import services as mlmodel_services
@@ -28,7 +28,7 @@ from mlmodel.models import ModelVersion
 from mlmodel.services import ServedPrediction
 from portal import metrics
 from portal.celery import app as celery_app
-from portal.db.insert import CompiledInsert
+from portal.db.insert import CompiledInsert, insert_rows
 from portal.exceptions import InvalidInput, PayloadTooLarge, ServiceError, Unavailable
 from portal.jobs.enqueue import enqueue_on_commit
 from portal.jobs.models import FULL_PERCENT
@@ -608,15 +608,40 @@ def exposure_enqueue(*, prediction_id: int) -> None:
     transaction.on_commit(_send_exposures)
 
 
-def _shadow_rows(predictions: Sequence[Prediction]) -> list[ShadowPrediction]:
-    """Each shadow arm's answers to the stored inputs, one vectorised call per arm."""
+_CLAIMED_FIELDS = (
+    "id",
+    "user_id",
+    "inputs",
+    "experiment_id",
+    "experiment_phase",
+    "experiment_slot",
+    "arm_id",
+    "model_version_id",
+    "created_at",
+)
+_SHADOW_COLUMNS = (
+    "prediction_id",
+    "arm_id",
+    "model_version_id",
+    "estimate_usd",
+    "interval_low_usd",
+    "interval_high_usd",
+    "latency_ms",
+    "created_at",
+)
+
+
+def _shadow_rows(predictions: Sequence) -> list[tuple]:
+    """Each shadow arm's answers to the stored inputs (``_SHADOW_COLUMNS`` rows), one
+    vectorised call per arm."""
     from mlmodel.core.profile import parse_profile
     from mlmodel.models import ArmRole, ExperimentArm
 
-    by_experiment: dict[int, list[Prediction]] = {}
+    by_experiment: dict[int, list] = {}
     for prediction in predictions:
         by_experiment.setdefault(prediction.experiment_id, []).append(prediction)
-    rows: list[ShadowPrediction] = []
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    rows: list[tuple] = []
     for experiment_id, served in by_experiment.items():
         arms = ExperimentArm.objects.filter(
             experiment_id=experiment_id, role=ArmRole.SHADOW
@@ -636,14 +661,15 @@ def _shadow_rows(predictions: Sequence[Prediction]) -> list[ShadowPrediction]:
                 continue
             latency_ms = (time.perf_counter() - started) * MILLISECONDS / max(len(served), 1)
             rows.extend(
-                ShadowPrediction(
-                    prediction_id=prediction.pk,
-                    arm_id=arm_id,
-                    model_version_id=model_version_id,
-                    estimate_usd=answer["estimate_usd"],
-                    interval_low_usd=answer["interval_low_usd"],
-                    interval_high_usd=answer["interval_high_usd"],
-                    latency_ms=latency_ms,
+                (
+                    prediction.id,
+                    arm_id,
+                    model_version_id,
+                    answer["estimate_usd"],
+                    answer["interval_low_usd"],
+                    answer["interval_high_usd"],
+                    latency_ms,
+                    now,
                 )
                 for prediction, answer in zip(served, answers, strict=True)
             )
@@ -683,17 +709,7 @@ def prediction_exposures_record(
         claimed = list(
             Prediction.objects.filter(pk__in=claimed_ids)
             .order_by("id")
-            .only(
-                "id",
-                "user_id",
-                "inputs",
-                "experiment_id",
-                "experiment_phase",
-                "experiment_slot",
-                "arm_id",
-                "model_version_id",
-                "created_at",
-            )
+            .values_list(*_CLAIMED_FIELDS, named=True)
         )
         assignments_record(
             exposures=[
@@ -709,7 +725,12 @@ def prediction_exposures_record(
                 for p in claimed
             ]
         )
-        ShadowPrediction.objects.bulk_create(_shadow_rows(claimed), ignore_conflicts=True)
+        insert_rows(
+            ShadowPrediction,
+            _SHADOW_COLUMNS,
+            _shadow_rows(claimed),
+            conflict_target=("prediction_id", "model_version_id"),
+        )
     return len(claimed)
 
 
