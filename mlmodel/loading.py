@@ -131,7 +131,9 @@ class ArtifactCache:
     def _load(self, entry: ServingEntry) -> _Cached | None:
         try:
             data = selectors.model_version_artifact(version_id=entry.version_id)
-            predictor = load_predictor(data, entry.artifact_sha256)
+            predictor = load_predictor(
+                data, entry.artifact_sha256, batch_threads=settings.MLMODEL_BATCH_THREADS or None
+            )
         except ArtifactIntegrityError as exc:
             metrics.MODEL_INTEGRITY_FAILURES.inc()
             self._refuse(entry, f"its artifact failed the integrity check ({exc})")

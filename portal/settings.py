@@ -485,6 +485,10 @@ MLMODEL_CACHE_MAX_BYTES = env.int("MLMODEL_CACHE_MAX_BYTES", default=256 * 1024 
 # An artifact that failed its integrity check is read again after this long (or when its row
 # changes): a repaired artifact serves without a restart.
 MLMODEL_REFUSED_RETRY_SECONDS = env.float("MLMODEL_REFUSED_RETRY_SECONDS", default=60.0)
+# libxgboost threads for many rows at once (batch files, shadow scoring). 1: web and worker
+# processes share the cores, and a second OpenMP thread that spins between batches took twice
+# the CPU for a 500-row batch for 1 ms less wall time (docs/benchmarks.md). 0: every core.
+MLMODEL_BATCH_THREADS = env.int("MLMODEL_BATCH_THREADS", default=1)
 SALARIES_CSV = env.str("SALARIES_CSV", default=str(BASE_DIR.parent / "shared/data/salaries.csv"))
 
 # --- Logging: plain text by default, JSON lines with LOG_FORMAT=json --------------------------

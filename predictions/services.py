@@ -570,14 +570,14 @@ class _ExposureSender:
 
     def send_if_due(self) -> None:
         now = time.monotonic()
+        if now < self.next_send:  # first: most answers take this exit, and it reads no setting
+            return  # the message already sent for this window will record this one too
         if now < self.open_until:
             metrics.EXPOSURES_NOT_SENT.inc()
             return
         interval = float(settings.EXPOSURE_SEND_INTERVAL_SECONDS)
         if celery_app.conf.task_always_eager:
             interval = 0.0  # no broker: the task runs here, now, for this prediction
-        if now < self.next_send:
-            return  # the message already sent for this window will record this one too
         self.next_send = now + interval
         enqueue_on_commit(EXPOSURE_TASK, kwargs={}, countdown=2 * interval, on_refused=self.trip)
 

@@ -201,11 +201,14 @@ def read_bundle(data: bytes, expected_sha256: str) -> tuple[ModelBundle, dict]:
     return bundle, metadata
 
 
-def load_predictor(data: bytes, expected_sha256: str) -> Predictor:
-    """Verify and load an artifact; refuses anything whose sha256 or structure is off."""
+def load_predictor(
+    data: bytes, expected_sha256: str, *, batch_threads: int | None = None
+) -> Predictor:
+    """Verify and load an artifact; refuses anything whose sha256 or structure is off
+    (``batch_threads``: see :class:`Predictor`)."""
     bundle, metadata = read_bundle(data, expected_sha256)
     try:
-        predictor = Predictor.from_bundle(bundle, metadata=metadata)
+        predictor = Predictor.from_bundle(bundle, metadata=metadata, batch_threads=batch_threads)
     except Exception as exc:
         # libxgboost and the spec readers raise on malformed content; never let them leak.
         raise ArtifactIntegrityError(f"Artifact content could not be loaded: {exc}") from exc

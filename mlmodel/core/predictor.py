@@ -173,6 +173,7 @@ class Predictor:
         linear: LinearComponent | None = None,
         linear_weight: float = 0.0,
         group_offsets: dict[str, float] | None = None,
+        batch_threads: int | None = None,
     ):
         if not 0.0 < interval_level < 1.0:
             raise ValueError(f"interval_level must be in (0, 1), got {interval_level}")
@@ -194,7 +195,10 @@ class Predictor:
         self.conformal_offset = float(conformal_offset)
         self.interval_level = float(interval_level)
         self.metadata = dict(metadata or {})
-        batch_threads = os.cpu_count() or 1
+        # ``batch_threads``: libxgboost threads for many rows (None: every core). A server that
+        # runs several processes on the same cores is better off with 1: OpenMP threads of one
+        # process then never take a core from another process's requests.
+        batch_threads = batch_threads or os.cpu_count() or 1
         self._batch_threads = batch_threads
         # Separate booster copies so single rows never pay for thread start-up and nobody
         # calls set_param on a booster another thread is predicting with.
@@ -215,7 +219,13 @@ class Predictor:
         )
 
     @classmethod
-    def from_bundle(cls, bundle: ModelBundle, *, metadata: dict | None = None) -> Predictor:
+    def from_bundle(
+        cls,
+        bundle: ModelBundle,
+        *,
+        metadata: dict | None = None,
+        batch_threads: int | None = None,
+    ) -> Predictor:
         """A predictor for a trained model (``artifacts.load_predictor`` is the audited path)."""
         return cls(
             FeatureEncoder.from_spec(bundle.preprocessing_spec),
@@ -227,7 +237,13 @@ class Predictor:
             linear=LinearComponent.from_spec(bundle.linear_spec),
             linear_weight=bundle.linear_weight,
             group_offsets=(bundle.calibration or {}).get("group_offsets"),
+            batch_threads=batch_threads,
         )
+
+    @property
+    def batch_threads(self) -> int:
+        """libxgboost threads used for many rows at once."""
+        return self._batch_threads
 
     @property
     def feature_names(self) -> tuple[str, ...]:

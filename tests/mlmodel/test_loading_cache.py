@@ -164,3 +164,19 @@ def test_other_threads_answer_while_a_refresh_waits_on_the_database(register_ver
     assert answered.model_version_number == 1
     assert elapsed < SNAPSHOT_ANSWER_SECONDS
     assert refresher_done.is_set()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("setting", "expected"), [(1, 1), (0, None)])
+def test_served_models_score_batches_with_the_configured_threads(
+    register_version, fresh_registry, settings, setting, expected
+):
+    import os
+
+    settings.MLMODEL_BATCH_THREADS = setting
+    loading.reset_registry()
+    register_version(activate=True)
+
+    [model] = loading.warm()
+
+    assert model.predictor.batch_threads == (expected or os.cpu_count())

@@ -83,3 +83,21 @@ def test_fast_path_declines_non_finite_or_huge_values(predictor, profiles, bad):
     log_point, low, high, contribs = outputs
     assert predictor._one_from_outputs((bad, low, high, contribs), terms, *extra) is None
     assert predictor._one_from_outputs((log_point, low, bad, contribs), terms, *extra) is None
+
+
+def test_batch_threads_change_the_speed_never_the_answers(trained_demo_artifact, profiles):
+    # given the same artifact loaded for one libxgboost thread and for two
+    blob, _ = trained_demo_artifact
+    one = load_predictor(blob, sha256_hex(blob), batch_threads=1)
+    two = load_predictor(blob, sha256_hex(blob), batch_threads=2)
+
+    # when both score the same batch
+    a = one.predict_many(profiles, with_contributions=True)
+    b = two.predict_many(profiles, with_contributions=True)
+
+    # then they answer identically
+    assert (one.batch_threads, two.batch_threads) == (1, 2)
+    assert a.estimate_usd.tolist() == b.estimate_usd.tolist()
+    assert a.interval_low_usd.tolist() == b.interval_low_usd.tolist()
+    assert a.interval_high_usd.tolist() == b.interval_high_usd.tolist()
+    assert a.contributions_usd.tolist() == b.contributions_usd.tolist()
