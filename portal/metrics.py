@@ -325,10 +325,39 @@ class ExperimentSrmCollector:
         yield family
 
 
+class ExperimentExposureBacklogCollector:
+    """``mlpaygrade_experiment_exposures_pending`` and
+    ``mlpaygrade_experiment_exposures_oldest_pending_seconds``: the exposure queue the worker
+    drains (two small reads at scrape time; absent when the database does not answer)."""
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        from predictions.selectors import exposure_backlog
+
+        try:
+            backlog = exposure_backlog()
+        except Exception:
+            logger.warning("could not read the exposure backlog", exc_info=True)
+            return
+        yield GaugeMetricFamily(
+            "mlpaygrade_experiment_exposures_pending",
+            "Experiment exposures (and shadow scores) not recorded by a worker yet.",
+            value=backlog.pending,
+        )
+        yield GaugeMetricFamily(
+            "mlpaygrade_experiment_exposures_oldest_pending_seconds",
+            "Age of the oldest exposure not recorded yet (0 when none waits).",
+            value=backlog.oldest_age_seconds,
+        )
+
+
 SCRAPE_TIME_REGISTRY = CollectorRegistry(auto_describe=False)
 SCRAPE_TIME_REGISTRY.register(CeleryQueueCollector())
 SCRAPE_TIME_REGISTRY.register(CeleryWorkerHeartbeatCollector())
 SCRAPE_TIME_REGISTRY.register(ExperimentSrmCollector())
+SCRAPE_TIME_REGISTRY.register(ExperimentExposureBacklogCollector())
 
 
 # --- The protected /metrics view --------------------------------------------------------------

@@ -1,10 +1,12 @@
-"""Reads for predictions and batch jobs: always scoped to one user, plus the market histogram."""
+"""Reads for predictions and batch jobs: always scoped to one user, plus the market histogram
+and the exposure backlog (for /metrics)."""
 
 from __future__ import annotations
 
 import datetime
 import logging
 import math
+from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db.models import QuerySet
@@ -17,7 +19,7 @@ from mlmodel.models import ReviewStatus, SalaryRecord
 from mlmodel.selectors import salary_data_generation, salary_training_sources
 from predictions import batch
 from predictions.charts import Histogram, nice_step
-from predictions.models import BatchJob, Prediction
+from predictions.models import BatchJob, PendingExposure, Prediction
 
 logger = logging.getLogger(__name__)
 
@@ -167,3 +169,26 @@ def market_histogram(*, experience_level: str, family: str) -> Histogram | None:
     # An empty tuple caches "no data" too, so a fresh install does not query on every page.
     cache.set(key, histogram if histogram is not None else (), MARKET_CACHE_SECONDS)
     return histogram
+
+
+# A backlog is counted up to this many rows, so a scrape stays cheap after a long outage.
+EXPOSURE_BACKLOG_COUNT_CAP = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureBacklog:
+    pending: int  # queued exposures, at most EXPOSURE_BACKLOG_COUNT_CAP
+    oldest_age_seconds: float  # 0 when nothing waits
+
+
+def exposure_backlog() -> ExposureBacklog:
+    """What the worker has not recorded yet: the queue is drained every few seconds, so a
+    growing age means no worker (or no broker) is recording exposures."""
+    queue = PendingExposure.objects.order_by("prediction_id")
+    oldest = queue.values_list("created_at", flat=True).first()
+    if oldest is None:
+        return ExposureBacklog(pending=0, oldest_age_seconds=0.0)
+    return ExposureBacklog(
+        pending=queue[:EXPOSURE_BACKLOG_COUNT_CAP].count(),
+        oldest_age_seconds=max(0.0, (timezone.now() - oldest).total_seconds()),
+    )

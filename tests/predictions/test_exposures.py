@@ -281,3 +281,35 @@ def test_one_message_records_a_burst_larger_than_one_batch(user, three_versions,
     assert not PendingExposure.objects.exists()
     assert Assignment.objects.get().exposures == 5
     assert ShadowPrediction.objects.count() == 5
+
+
+def _scraped_value(scraped: str, name: str) -> float:
+    [line] = [line for line in scraped.splitlines() if line.startswith(f"{name} ")]
+    return float(line.split()[1])
+
+
+@pytest.mark.django_db
+def test_the_exposure_backlog_is_exported_for_the_alert(user, three_versions, staff_client):
+    # given two exposures no worker has recorded, the oldest for two minutes
+    import datetime
+
+    from django.utils import timezone
+
+    _experiment_with_shadow()
+    first = services.prediction_create(user=user, profile=PROFILE, channel=Channel.API)
+    services.prediction_create(user=user, profile=PROFILE, channel=Channel.API)
+    PendingExposure.objects.filter(prediction_id=first.pk).update(
+        created_at=timezone.now() - datetime.timedelta(minutes=2)
+    )
+
+    # when Prometheus scrapes, before and after the worker catches up
+    before = staff_client.get("/metrics").content.decode()
+    services.prediction_exposures_drain()
+    after = staff_client.get("/metrics").content.decode()
+
+    # then the backlog and its age are there, and both fall to zero
+    assert _scraped_value(before, "mlpaygrade_experiment_exposures_pending") == 2
+    age = _scraped_value(before, "mlpaygrade_experiment_exposures_oldest_pending_seconds")
+    assert 120 <= age < 180
+    assert _scraped_value(after, "mlpaygrade_experiment_exposures_pending") == 0
+    assert _scraped_value(after, "mlpaygrade_experiment_exposures_oldest_pending_seconds") == 0
