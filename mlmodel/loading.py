@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from mlmodel import selectors
-from mlmodel.core.artifacts import ArtifactIntegrityError, load_predictor
+from mlmodel.core.artifacts import ArtifactIntegrityError, load_predictor, short_sha256
 from mlmodel.core.predictor import Predictor
 from mlmodel.core.rollout import SLOTS, unit_slot
 from mlmodel.models import ArmRole
@@ -39,7 +39,6 @@ from portal.exceptions import NotFound
 
 logger = logging.getLogger(__name__)
 
-SHA256_DISPLAY_LENGTH = 12
 NEVER = -math.inf
 # How long the first request of a process waits for the first snapshot another thread loads.
 FIRST_LOAD_WAIT_SECONDS = 30.0
@@ -76,7 +75,7 @@ class LoadedModel:
 
     @property
     def short_sha256(self) -> str:
-        return self.artifact_sha256[:SHA256_DISPLAY_LENGTH]
+        return short_sha256(self.artifact_sha256)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +157,7 @@ class ArtifactCache:
         logger.info(
             "loaded model v%s (sha256 %s)",
             entry.version_number,
-            entry.artifact_sha256[:SHA256_DISPLAY_LENGTH],
+            short_sha256(entry.artifact_sha256),
             extra={"model_version": entry.version_number},
         )
         return _Cached(predictor=predictor, size_bytes=len(data))

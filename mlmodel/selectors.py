@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q, QuerySet
 
+from mlmodel.core.artifacts import short_sha256
 from mlmodel.core.profile import DATASET_COLUMNS
 from mlmodel.model_card import SOURCE_LABELS
 from mlmodel.models import (
@@ -290,7 +291,6 @@ STATUS_PHRASES: dict[str, str] = {
     ModelAction.ROLLED_BACK: "made champion again by a rollback",
     ModelAction.RETIRED: "retired",
 }
-SHA256_SHORT_CHARS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,15 +368,15 @@ class ModelVersionLineage:
 
     @property
     def artifact_sha256_short(self) -> str:
-        return self.artifact_sha256[:SHA256_SHORT_CHARS]
+        return short_sha256(self.artifact_sha256)
 
     @property
     def data_sha256_short(self) -> str:
-        return self.data_sha256[:SHA256_SHORT_CHARS]
+        return short_sha256(self.data_sha256)
 
     @property
     def git_revision_short(self) -> str:
-        return self.git_revision[:SHA256_SHORT_CHARS]
+        return short_sha256(self.git_revision)
 
 
 def _mapping(value: object) -> dict:

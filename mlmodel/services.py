@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from mlmodel import loading
-from mlmodel.core.artifacts import ArtifactIntegrityError, load_predictor, sha256_hex
+from mlmodel.core.artifacts import ArtifactIntegrityError, load_predictor, sha256_hex, short_sha256
 from mlmodel.core.profile import EXAMPLE_PROFILE, SalaryProfile
 from mlmodel.events import model_event
 from mlmodel.models import ModelAction, ModelStatus, ModelVersion, ServingError
@@ -310,7 +310,7 @@ def model_version_register(
     logger.info(
         "model v%s registered (sha256 %s, %s bytes%s)",
         model_version.version,
-        sha256[:12],
+        short_sha256(sha256),
         len(artifact),
         ", active" if activate else "",
     )
@@ -385,7 +385,7 @@ def model_version_import(
             {"artifact_sha256": ["The artifact does not match its sha256: the file is corrupt."]}
         )
     source_version = payload.get("version")
-    note = f"Imported from v{source_version} (sha256 {str(claimed)[:12]}…)."
+    note = f"Imported from v{source_version} (sha256 {short_sha256(claimed)}…)."
     existing_notes = str(metadata.get("notes") or "").strip()
     merged = {
         **metadata,

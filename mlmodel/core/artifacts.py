@@ -44,10 +44,16 @@ MAX_MEMBER_BYTES = 64 * 1024 * 1024
 MAX_ARTIFACT_BYTES = 128 * 1024 * 1024
 FIXED_ZIP_TIMESTAMP = (2020, 1, 1, 0, 0, 0)
 SHA256_HEX_LENGTH = 64
+SHA256_SHORT_LENGTH = 12  # how much of a digest logs and pages show
 
 
 class ArtifactIntegrityError(ValueError):
     """The blob is not the artifact we expected (wrong hash, corrupt, or not our format)."""
+
+
+def short_sha256(digest: object) -> str:
+    """The first characters of a digest (or git revision), as logs and pages show it."""
+    return str(digest)[:SHA256_SHORT_LENGTH]
 
 
 def sha256_hex(data: bytes) -> str:
@@ -212,5 +218,5 @@ def load_predictor(
     except Exception as exc:
         # libxgboost and the spec readers raise on malformed content; never let them leak.
         raise ArtifactIntegrityError(f"Artifact content could not be loaded: {exc}") from exc
-    logger.info("Loaded model artifact %s", str(expected_sha256)[:12])
+    logger.info("Loaded model artifact %s", short_sha256(expected_sha256))
     return predictor

@@ -5,10 +5,8 @@ worker, the lock under concurrency and a killed worker are in ``test_training_wo
 """
 
 import os
-import threading
 
 import pytest
-from django.db import connections
 
 from mlmodel.models import (
     ModelEvent,
@@ -36,6 +34,7 @@ from mlmodel.training_services import (
 )
 from portal.exceptions import Unavailable
 from portal.jobs.models import JobStatus
+from tests.concurrency import run_at_once
 from tests.conftest import FAST_TRAINING_PARAMS
 from tests.predictions.conftest import unreachable_broker  # noqa: F401
 from tests.processes import run_django_script
@@ -372,21 +371,12 @@ def test_two_copies_of_one_message_running_at_once_store_exactly_one_version(
     run = TrainingRun.objects.create(
         trigger=TrainingTrigger.API, params=FAST_TRAINING_PARAMS, celery_task_id="dup-1"
     )
-    start = threading.Barrier(2)
 
     def deliver() -> None:
-        try:
-            start.wait()
-            training_run_execute(run_id=run.pk, task_id="dup-1")
-        finally:
-            connections.close_all()
+        training_run_execute(run_id=run.pk, task_id="dup-1")
 
     # when both run it at the same time
-    threads = [threading.Thread(target=deliver) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_at_once(deliver)
 
     # then the run succeeded once, with exactly one version
     run.refresh_from_db()

@@ -12,14 +12,12 @@ import json
 import os
 import signal
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.db import connections
 
 from mlmodel.models import ModelStatus, ModelVersion, SalaryRecord, SalarySource, TrainingRun
 from mlmodel.models import TrainingTrigger as Trigger
@@ -33,6 +31,7 @@ from mlmodel.training_services import salary_demo_data_create
 from portal.celery import app as celery_app
 from portal.jobs.models import JobStatus
 from portal.jobs.services import job_recover_lost_all
+from tests.concurrency import run_at_once
 from tests.conftest import FAST_TRAINING_PARAMS, _test_database_url
 from tests.processes import start_celery_worker
 
@@ -151,24 +150,16 @@ def test_a_worker_runs_the_one_run_two_simultaneous_requests_allow(
 ):
     # given a worker, and two requests arriving at the same moment
     private_workers.start()
-    start = threading.Barrier(2)
     outcomes: list[object] = []
 
     def trigger() -> None:
         try:
-            start.wait()
             outcomes.append(_request())
         except TrainingRunBusy as exc:
             outcomes.append(exc)
-        finally:
-            connections.close_all()
 
     # when both are made
-    threads = [threading.Thread(target=trigger) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_at_once(trigger)
 
     # then one run was queued and the other request refused, naming it
     runs = [outcome for outcome in outcomes if isinstance(outcome, TrainingRun)]

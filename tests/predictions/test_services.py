@@ -2,11 +2,10 @@
 
 import csv
 import io
-import threading
 from dataclasses import replace
 
 import pytest
-from django.db import DatabaseError, connections
+from django.db import DatabaseError
 from django.test import override_settings
 
 from mlmodel.models import ModelStatus, ModelVersion
@@ -14,6 +13,7 @@ from portal.exceptions import InvalidInput, PayloadTooLarge, ServiceError, Unava
 from portal.jobs.services import job_fail
 from predictions import services
 from predictions.models import BatchJob, Channel, JobStatus, Prediction
+from tests.concurrency import run_at_once
 from tests.predictions.conftest import GOOD_ROW, PROFILE, csv_bytes
 
 pytestmark = pytest.mark.django_db
@@ -332,24 +332,15 @@ SUBMISSION = "0123456789abcdef0123456789abcdef"
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_posts_of_one_form_store_one_prediction(user, active_model_version):
     # given two requests carrying the same form id, let go at the same instant
-    barrier = threading.Barrier(2)
     results: list[services.Submitted] = []
 
     def post() -> None:
-        barrier.wait()
-        try:
-            results.append(
-                services.prediction_create_once(user=user, profile=PROFILE, submission=SUBMISSION)
-            )
-        finally:
-            connections.close_all()
+        results.append(
+            services.prediction_create_once(user=user, profile=PROFILE, submission=SUBMISSION)
+        )
 
     # when
-    threads = [threading.Thread(target=post) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    run_at_once(post)
 
     # then one row; both answers name it, one of them as created
     stored = Prediction.objects.get()

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from mlmodel.core.artifacts import short_sha256
 from mlmodel.services import model_version_export
 from portal.exceptions import ServiceError
 
@@ -32,8 +33,7 @@ class Command(BaseCommand):
             path.write_text(json.dumps(payload, indent=1, sort_keys=True), encoding="utf-8")
         except OSError as exc:
             raise CommandError(f"Cannot write {path}: {exc}") from exc
+        digest = short_sha256(payload["artifact_sha256"])
         self.stdout.write(
-            self.style.SUCCESS(
-                f"Exported v{model_version} to {path} (sha256 {payload['artifact_sha256'][:12]}…)."
-            )
+            self.style.SUCCESS(f"Exported v{model_version} to {path} (sha256 {digest}…).")
         )

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from mlmodel.core.artifacts import short_sha256
 from mlmodel.importing import RowError, SalaryImportInvalid, salary_import_csv
 from mlmodel.management.commands._progress import progress_bars
 from mlmodel.models import SalarySource
@@ -58,7 +59,7 @@ class Command(BaseCommand):
         if result.already_imported:
             self.stdout.write(
                 f"{result.file_name} was already imported (batch {result.batch_id}, sha256 "
-                f"{result.file_sha256[:12]}…): no rows added."
+                f"{short_sha256(result.file_sha256)}…): no rows added."
             )
             return
         for line in _first_reasons(result.row_errors, "skipped "):

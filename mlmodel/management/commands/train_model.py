@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from mlmodel.core.artifacts import short_sha256
 from mlmodel.management.commands._metrics import metrics_table
 from mlmodel.models import SalarySource
 from mlmodel.training_services import DEFAULT_TRAINING_SEED, model_version_train
@@ -52,7 +53,7 @@ class Command(BaseCommand):
         data = model_version.training_data
         self.stdout.write(
             f"training data: {data.get('rows_raw', '?')} rows ({data.get('rows', '?')} distinct), "
-            f"sources {data.get('sources', {})}, sha256 {str(data.get('sha256', ''))[:12]}…"
+            f"sources {data.get('sources', {})}, sha256 {short_sha256(data.get('sha256', ''))}…"
         )
         state = "ACTIVE (serving 100%)" if options["activate"] else "a candidate (not serving)"
         demo = " — a DEMO model trained on synthetic data" if model_version.is_demo else ""
