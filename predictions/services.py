@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from mlmodel import services as mlmodel_services
@@ -633,8 +633,14 @@ _SHADOW_COLUMNS = (
 
 def _shadow_rows(predictions: Sequence) -> list[tuple]:
     """Each shadow arm's answers to the stored inputs (``_SHADOW_COLUMNS`` rows), one
-    vectorised call per arm."""
-    from mlmodel.core.profile import parse_profile
+    vectorised call per arm.
+
+    A shadow version that cannot answer (refused artifact, a failing predictor) or stored
+    inputs today's rules reject lose only their own shadow answers, logged and counted: the
+    exposures are recorded regardless, so one bad row or arm cannot hold up the queue behind it.
+    """
+    from mlmodel.core.profile import ProfileError, parse_profile
+    from mlmodel.loading import ModelUnavailable
     from mlmodel.models import ArmRole, ExperimentArm
 
     by_experiment: dict[int, list] = {}
@@ -642,18 +648,29 @@ def _shadow_rows(predictions: Sequence) -> list[tuple]:
         by_experiment.setdefault(prediction.experiment_id, []).append(prediction)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     rows: list[tuple] = []
-    for experiment_id, served in by_experiment.items():
+    for experiment_id, stored in by_experiment.items():
         arms = ExperimentArm.objects.filter(
             experiment_id=experiment_id, role=ArmRole.SHADOW
         ).values_list("id", "model_version_id")
-        profiles = [parse_profile(prediction.inputs) for prediction in served]
+        if not arms:
+            continue
+        served, profiles = [], []
+        for prediction in stored:
+            try:
+                profiles.append(parse_profile(prediction.inputs))
+            except ProfileError:
+                logger.warning("prediction %s: stored inputs no longer valid", prediction.id)
+                continue
+            served.append(prediction)
+        if not served:
+            continue
         for arm_id, model_version_id in arms:
             started = time.perf_counter()
             try:
                 _version, answers = mlmodel_services.predict_many(
                     profiles, version_id=model_version_id
                 )
-            except ServiceError as exc:
+            except (ServiceError, ModelUnavailable) as exc:
                 logger.exception("shadow v%s failed to answer", model_version_id)
                 mlmodel_services.serving_error_record(
                     model_version_id=model_version_id, arm_id=arm_id, kind=type(exc).__name__
@@ -676,6 +693,29 @@ def _shadow_rows(predictions: Sequence) -> list[tuple]:
     return rows
 
 
+def _shadow_rows_store(rows: list[tuple]) -> None:
+    """Store shadow answers; rows the database refuses (an arm deleted meanwhile) are logged
+    and dropped, in a savepoint, so the batch's exposures are still recorded."""
+    try:
+        with transaction.atomic():
+            insert_rows(
+                ShadowPrediction,
+                _SHADOW_COLUMNS,
+                rows,
+                conflict_target=("prediction_id", "model_version_id"),
+            )
+    except (IntegrityError, DataError):
+        logger.exception("%s shadow answers could not be stored; they are dropped", len(rows))
+
+
+@dataclass(frozen=True)
+class ExposureBatch:
+    """One claimed batch: queue rows taken, and how many of them were predictions still there."""
+
+    claimed: int
+    recorded: int
+
+
 def prediction_exposures_record(
     *,
     limit: int | None = None,
@@ -690,6 +730,17 @@ def prediction_exposures_record(
     message, a second worker and the reconciliation sweep can neither count an exposure twice
     nor lose one. Returns how many predictions were recorded.
     """
+    return _exposure_batch_record(
+        limit=limit, older_than_seconds=older_than_seconds, prediction_ids=prediction_ids
+    ).recorded
+
+
+def _exposure_batch_record(
+    *,
+    limit: int | None,
+    older_than_seconds: float,
+    prediction_ids: Sequence[int] | None = None,
+) -> ExposureBatch:
     from mlmodel.rollout.services import Exposure, assignments_record
 
     limit = EXPOSURE_BATCH if limit is None else limit
@@ -704,13 +755,15 @@ def prediction_exposures_record(
             .values_list("prediction_id", flat=True)[:limit]
         )
         if not claimed_ids:
-            return 0
+            return ExposureBatch(claimed=0, recorded=0)
         PendingExposure.objects.filter(pk__in=claimed_ids).delete()
         claimed = list(
             Prediction.objects.filter(pk__in=claimed_ids)
             .order_by("id")
             .values_list(*_CLAIMED_FIELDS, named=True)
         )
+        # Scored before the upsert: the assignment rows stay locked only for the write.
+        shadow_rows = _shadow_rows(claimed)
         assignments_record(
             exposures=[
                 Exposure(
@@ -725,13 +778,8 @@ def prediction_exposures_record(
                 for p in claimed
             ]
         )
-        insert_rows(
-            ShadowPrediction,
-            _SHADOW_COLUMNS,
-            _shadow_rows(claimed),
-            conflict_target=("prediction_id", "model_version_id"),
-        )
-    return len(claimed)
+        _shadow_rows_store(shadow_rows)
+    return ExposureBatch(claimed=len(claimed_ids), recorded=len(claimed))
 
 
 def prediction_record_exposure(*, prediction_id: int) -> bool:
@@ -749,11 +797,10 @@ def prediction_exposures_drain(
     total = 0
     while total < limit:
         batch_limit = min(EXPOSURE_BATCH, limit - total)
-        recorded = prediction_exposures_record(
-            limit=batch_limit, older_than_seconds=older_than_seconds
-        )
-        total += recorded
-        if recorded < batch_limit:
+        batch = _exposure_batch_record(limit=batch_limit, older_than_seconds=older_than_seconds)
+        total += batch.recorded
+        # A queue row whose prediction was deleted counts as taken: the queue is not empty yet.
+        if batch.claimed < batch_limit:
             break
     return total
 

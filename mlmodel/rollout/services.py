@@ -734,7 +734,9 @@ def assignments_record(*, exposures: Sequence[Exposure]) -> None:
     if not grouped:
         return
     values, params = [], []
-    for (experiment_id, phase, unit), items in grouped.items():
+    # In key order: two workers upserting overlapping units lock their rows in the same order,
+    # so they wait for each other instead of deadlocking.
+    for (experiment_id, phase, unit), items in sorted(grouped.items()):
         latest = max(items, key=lambda item: item.at)
         values.append("(%s, %s, %s, %s, %s, %s, %s, %s, %s)")
         params += [

@@ -223,6 +223,70 @@ def test_a_queued_exposure_of_a_deleted_prediction_is_dropped(user, three_versio
     assert Assignment.objects.count() == 0
 
 
+def _tamper_artifact(version) -> None:
+    """Flip one byte of a stored artifact: its sha256 no longer matches, the loader refuses it."""
+    from mlmodel.models import ModelVersion
+
+    tampered = bytearray(bytes(version.artifact))
+    tampered[len(tampered) // 2] ^= 0xFF
+    ModelVersion.objects.filter(pk=version.pk).update(artifact=bytes(tampered))
+    loading.reset_registry()
+
+
+@pytest.mark.django_db
+def test_a_shadow_version_that_cannot_load_does_not_hold_up_the_queue(user, three_versions):
+    # given queued experiment predictions, and a shadow version whose artifact is now refused
+    _experiment_with_shadow()
+    for _ in range(3):
+        services.prediction_create(user=user, profile=PROFILE, channel=Channel.API)
+    _tamper_artifact(three_versions[2])
+
+    # when the worker records them, then the exposures are recorded and dequeued all the same
+    assert services.prediction_exposures_drain() == 3
+    assert not PendingExposure.objects.exists()
+    assert Assignment.objects.get().exposures == 3
+    # and the shadow arm's failure is counted against it instead of its answers stored
+    from mlmodel.models import ServingError
+
+    assert not ShadowPrediction.objects.exists()
+    assert ServingError.objects.filter(model_version=three_versions[2]).count() == 1
+
+
+@pytest.mark.django_db
+def test_stored_inputs_todays_rules_reject_lose_only_their_shadow_answer(user, three_versions):
+    _experiment_with_shadow()
+    made = [
+        services.prediction_create(user=user, profile=PROFILE, channel=Channel.API)
+        for _ in range(3)
+    ]
+    # a row stored under older rules: its inputs no longer parse
+    Prediction.objects.filter(pk=made[0].pk).update(inputs={**PROFILE.as_dict(), "remote_ratio": 7})
+
+    assert services.prediction_exposures_drain() == 3
+    assert not PendingExposure.objects.exists()
+    assert Assignment.objects.get().exposures == 3
+    assert sorted(ShadowPrediction.objects.values_list("prediction_id", flat=True)) == sorted(
+        p.pk for p in made[1:]
+    )
+
+
+@pytest.mark.django_db
+def test_a_deleted_prediction_in_a_batch_does_not_end_the_drain(user, three_versions, monkeypatch):
+    # given five queued predictions, the first of them deleted, and batches of two
+    _experiment_with_shadow()
+    made = [
+        services.prediction_create(user=user, profile=PROFILE, channel=Channel.API)
+        for _ in range(5)
+    ]
+    Prediction.objects.filter(pk=made[0].pk).delete()
+    monkeypatch.setattr(services, "EXPOSURE_BATCH", 2)
+
+    # when one message drains the queue, then it records the four that exist and empties it
+    assert services.prediction_exposures_drain() == 4
+    assert not PendingExposure.objects.exists()
+    assert Assignment.objects.get().exposures == 4
+
+
 @pytest.mark.django_db
 def test_with_the_broker_down_predictions_answer_and_the_sweep_catches_up(
     api_client, user, three_versions, settings

@@ -270,6 +270,48 @@ def test_an_assignment_is_recorded_once_per_unit_and_counts_exposures(register_v
     assert (assignment.unit, assignment.exposures, assignment.arm_id) == ("user:5", 3, arm.pk)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_recording_the_same_units_in_opposite_orders_do_not_deadlock(
+    register_version,
+):
+    # given returning units (their assignment rows exist), as two workers' batches list them
+    from django.db import transaction
+    from django.utils import timezone
+
+    from tests.concurrency import run_at_once
+
+    _three_versions(register_version)
+    experiment = start_experiment_of([{"model_version": 2, "weight": 50}])
+    arm = experiment.arms.get(role=ArmRole.CHALLENGER)
+    units = [f"user:{n}" for n in range(3_000)]
+
+    def exposures(order):
+        return [
+            services.Exposure(experiment.pk, 1, unit, 0, arm.pk, arm.model_version_id, now)
+            for unit in order
+        ]
+
+    now = timezone.now()
+    services.assignments_record(exposures=exposures(units))
+    orders = [units, units[::-1]]
+    failures: list[Exception] = []
+
+    def record() -> None:
+        order = orders.pop()
+        try:
+            with transaction.atomic():
+                services.assignments_record(exposures=exposures(order))
+        except Exception as exc:  # a deadlock aborts one of them
+            failures.append(exc)
+
+    # when both upsert at the same instant
+    run_at_once(record)
+
+    # then both committed: every unit counted three times
+    assert failures == []
+    assert set(Assignment.objects.values_list("exposures", flat=True)) == {3}
+
+
 def test_rerandomize_starts_a_new_phase_with_a_new_seed(register_version):
     # given
     _three_versions(register_version)
