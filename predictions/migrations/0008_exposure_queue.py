@@ -4,7 +4,13 @@
 Pending exposures were a flag column on the prediction row; recording them rewrote each wide
 row and its indexes. Now a trigger adds (id, created_at) to ``predictions_pendingexposure``
 for every prediction inserted with an experiment, and the worker deletes what it records.
-The predictions still pending when this runs move into the queue first.
+The predictions still pending when this runs move into the queue.
+
+On PostgreSQL the copy runs under a lock that lets nobody write predictions until the
+migration commits, with the trigger already in place: a prediction committed meanwhile by a
+process still running the old code is neither lost nor queued twice, and a worker's recording
+still in flight commits before the copy reads. Those old processes cannot store predictions
+once the column is gone: stop them for this migration (docs/operations.md).
 """
 
 import django.db.models.deletion
@@ -60,15 +66,21 @@ def _run(statements_by_vendor):
 
 
 def queue_pending(apps, schema_editor):
+    """Lock the predictions (PostgreSQL), add the trigger, then copy what is still pending."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f"LOCK TABLE {PREDICTIONS} IN SHARE ROW EXCLUSIVE MODE")
+    _run(CREATE_TRIGGER)(apps, schema_editor)
     schema_editor.execute(
         f"INSERT INTO {QUEUE} (prediction_id, created_at) SELECT id, created_at"
         f" FROM {PREDICTIONS}"
         " WHERE experiment_id IS NOT NULL AND exposure_recorded_at IS NULL"
+        " ON CONFLICT DO NOTHING"
     )
 
 
 def unqueue_pending(apps, schema_editor):
-    """Backwards: every experiment prediction not in the queue was recorded."""
+    """Backwards: drop the trigger; every experiment prediction not in the queue was recorded."""
+    _run(DROP_TRIGGER)(apps, schema_editor)
     schema_editor.execute(
         f"UPDATE {PREDICTIONS} SET exposure_recorded_at = created_at"
         f" WHERE experiment_id IS NOT NULL AND id NOT IN (SELECT prediction_id FROM {QUEUE})"
@@ -90,7 +102,6 @@ class Migration(migrations.Migration):
             ],
         ),
         migrations.RunPython(queue_pending, unqueue_pending),
-        migrations.RunPython(_run(CREATE_TRIGGER), _run(DROP_TRIGGER)),
         migrations.RemoveIndex(
             model_name='prediction',
             name='prediction_exposure_todo_idx',

@@ -1,6 +1,8 @@
 """The move of BatchJob onto the shared Job keeps every existing row and its progress."""
 
+import copy
 import datetime
+import importlib
 
 import pytest
 from django.db import connection
@@ -158,7 +160,6 @@ def test_pending_exposures_move_into_the_queue_and_back(migrator):
 def test_the_sqlite_trigger_queues_experiment_predictions_only():
     """The embedded default (``make run`` without DATABASE_URL) runs SQLite: its trigger is
     checked on a real SQLite database even when the suite runs on PostgreSQL."""
-    import importlib
     import sqlite3
 
     migration = importlib.import_module("predictions.migrations.0008_exposure_queue")
@@ -186,3 +187,66 @@ def test_the_sqlite_trigger_queues_experiment_predictions_only():
         db.execute(statement)
     db.execute("INSERT INTO predictions_prediction (experiment_id, created_at) VALUES (7, 'd')")
     assert db.execute("SELECT count(*) FROM predictions_pendingexposure").fetchone() == (2,)
+
+
+@pytest.mark.django_db  # pytest-django allows no connection, even a private SQLite one, without it
+def test_a_table_rebuild_on_sqlite_loses_the_trigger_and_migrate_puts_it_back():
+    """SQLite alters most columns by rebuilding the table, which drops its triggers: after
+    every ``migrate`` (``post_migrate``) the exposure trigger is re-created where missing."""
+    from django.apps import apps as installed_apps
+    from django.db.models.signals import post_migrate
+    from django.db.utils import ConnectionHandler
+
+    from predictions.models import PendingExposure, Prediction
+    from predictions.triggers import (
+        exposure_trigger_ensure,
+        exposure_trigger_missing,
+        exposure_trigger_restore,
+    )
+
+    migration = importlib.import_module("predictions.migrations.0008_exposure_queue")
+    sqlite = ConnectionHandler(
+        {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+    )["default"]
+    try:
+        # given the two tables and the trigger, as migration 0008 leaves them
+        with sqlite.schema_editor() as editor:
+            editor.create_model(Prediction)
+            editor.create_model(PendingExposure)
+        with sqlite.cursor() as cursor:
+            for statement in migration.CREATE_TRIGGER["sqlite"]:
+                cursor.execute(statement)
+        assert not exposure_trigger_missing(sqlite)
+
+        # when a later migration alters a column of the predictions table
+        old = Prediction._meta.get_field("request_id")
+        new = copy.copy(old)
+        new.max_length = old.max_length + 1
+        with sqlite.schema_editor() as editor:
+            editor.alter_field(Prediction, old, new)
+
+        # then the rebuild dropped the trigger, and restoring it brings it back, once
+        assert exposure_trigger_missing(sqlite)
+        assert exposure_trigger_restore(sqlite) is True
+        assert not exposure_trigger_missing(sqlite)
+        assert exposure_trigger_restore(sqlite) is False
+    finally:
+        sqlite.close()
+    # and migrate runs the restore after every run
+    app = installed_apps.get_app_config("predictions")
+    assert post_migrate.disconnect(exposure_trigger_ensure, sender=app)  # it was connected
+    post_migrate.connect(exposure_trigger_ensure, sender=app)
+
+
+@pytest.mark.django_db
+def test_postgresql_keeps_the_trigger_after_migrate():
+    from predictions.triggers import exposure_trigger_missing
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the suite runs on SQLite here; the SQLite case is tested above")
+    assert not exposure_trigger_missing(connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_trigger WHERE tgname = 'prediction_exposure_enqueue'"
+        )
+        assert cursor.fetchone() == (1,)
