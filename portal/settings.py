@@ -413,6 +413,9 @@ STORAGES = {
 }
 
 # --- REST API ---------------------------------------------------------------------------------
+# Web processes keep looked-up API token rows in memory, dropped on PostgreSQL's notification of
+# any change to a token or user (portal/accounts/token_cache.py); off: every request queries.
+API_TOKEN_CACHE = env.bool("API_TOKEN_CACHE", default=True)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "portal.accounts.authentication.ApiTokenAuthentication",

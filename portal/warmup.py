@@ -70,15 +70,17 @@ def import_request_path() -> None:
 
 
 def open_worker_resources() -> None:
-    """Load the serving models (which opens the database connection), let each answer one
-    example profile, and reach the cache.
+    """Start the API token listener, load the serving models (which opens the database
+    connection), let each answer one example profile, and reach the cache.
 
     Never raises: a dependency that is down at start-up is met again by the first request,
     which answers 503 as usual.
     """
     from mlmodel.core.profile import EXAMPLE_PROFILE
     from mlmodel.loading import warm
+    from portal.accounts.token_cache import listener_start
 
+    listener_start()
     for model in warm():
         # First runs of the encoder and of numpy's code paths are slower than later ones.
         model.predictor.predict_one(EXAMPLE_PROFILE)

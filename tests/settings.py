@@ -11,6 +11,9 @@ os.environ.setdefault("CACHE_KEY_PREFIX", f"mlpaygrade-test-{os.getpid()}")
 # A queue private to this test session (the worker started by the tests inherits it), so a
 # stray worker elsewhere cannot steal the tests' tasks.
 os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", f"test-{os.getpid()}")
+# No API token listener unless a test starts one (tests/portal/test_token_cache.py): one left
+# running would keep the test database open and serve other tests' tokens from memory.
+os.environ.setdefault("API_TOKEN_CACHE", "0")
 
 from portal.settings import *  # noqa: F403
 from portal.settings import CACHES, REDIS_URL

@@ -6,7 +6,8 @@ Every API request starts here, so the look-up is one indexed query whose SQL the
 once per process and database (:func:`token_lookup`), not once per request: building that
 ``select_related`` query cost more CPU than running it (docs/benchmarks.md). The SQL comes
 from the same queryset as before, so it follows the models; the rows become model instances
-through ``Model.from_db`` like any ORM result.
+through ``Model.from_db`` like any ORM result. Web processes keep the rows they looked up
+while PostgreSQL can tell them of every change (``token_cache``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from portal.accounts import token_cache
 from portal.accounts.models import ApiToken, hash_token_key
 
 ACCEPTED_KEYWORDS = ("token", "bearer")
@@ -43,19 +45,14 @@ class TokenLookup:
     converters: dict
 
     def fetch(self, digest: str) -> ApiToken | None:
-        """The active token with this digest, its ``user`` loaded, or ``None``."""
-        params = list(self.params)
-        params[self.digest_index] = digest
-        with connections[self.alias].cursor() as cursor:
-            cursor.execute(self.sql, params)
-            row = cursor.fetchone()
+        """The active token with this digest, its ``user`` loaded, or ``None``. The row comes
+        from this process's memory when it can (``portal/accounts/token_cache.py``); the
+        models are built afresh for every request, so no request sees another's objects."""
+        row = token_cache.cached_row(
+            digest, self.alias, lambda: self._query(digest), self._user_id_of
+        )
         if row is None:
             return None
-        if self.converters:
-            row = list(row)
-            for position, (functions, expression) in self.converters.items():
-                for convert in functions:
-                    row[position] = convert(row[position], expression, connections[self.alias])
         token = ApiToken.from_db(
             self.alias, self.token_fields, [row[i] for i in self.token_columns]
         )
@@ -64,6 +61,23 @@ class TokenLookup:
         )
         token.user = user
         return token
+
+    def _query(self, digest: str) -> tuple | None:
+        params = list(self.params)
+        params[self.digest_index] = digest
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(self.sql, params)
+            row = cursor.fetchone()
+        if row is None or not self.converters:
+            return row
+        row = list(row)
+        for position, (functions, expression) in self.converters.items():
+            for convert in functions:
+                row[position] = convert(row[position], expression, connections[self.alias])
+        return tuple(row)
+
+    def _user_id_of(self, row: tuple) -> int:
+        return row[self.token_columns[self.token_fields.index("user_id")]]
 
 
 @functools.cache

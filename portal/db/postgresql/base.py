@@ -6,9 +6,10 @@ time under load (docs/benchmarks.md). The server sends nothing to an idle connec
 unless it is going away: a terminated backend or a server shutting down sends a FATAL error and
 closes the socket, a crashed one just closes it. So the socket is polled instead: anything to
 read, or a connection psycopg no longer holds open, means it is not usable and Django opens a
-new one before the query. (The portal uses no LISTEN/NOTIFY; a stray notice would only cost a
-reconnect.) A connection that silently stopped answering is not caught by either check: its
-query fails and the request is a 503 (``portal/errors.py``), bounded by the connect timeout.
+new one before the query. (Django's connections never LISTEN: the API token listener has its
+own; a stray notice would only cost a reconnect.) A connection that silently stopped answering
+is not caught by either check: its query fails and the request is a 503
+(``portal/errors.py``), bounded by the connect timeout.
 """
 
 import select
