@@ -140,7 +140,7 @@ class PredictionListCreateApi(APIView):
             api_token=request.auth if _is_token(request) else None,
             request_id=_request_id(request),
         )
-        body = PredictionOutputSerializer(prediction, context={"request": request}).data
+        body = PredictionOutputSerializer.represent(prediction, context={"request": request})
         return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -187,7 +187,9 @@ class PredictionDetailApi(APIView):
         )
         if prediction is None:
             raise NotFound({"detail": ["Prediction not found."]})
-        return Response(PredictionOutputSerializer(prediction, context={"request": request}).data)
+        return Response(
+            PredictionOutputSerializer.represent(prediction, context={"request": request})
+        )
 
 
 BATCH_CSV_EXAMPLE = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 
 from rest_framework import serializers
 
@@ -34,3 +35,22 @@ class FixedFieldsSerializer(serializers.Serializer):
             field.__dict__.pop("fields", None)
             fields[name] = field
         return fields
+
+    @classmethod
+    def represent(cls, instance, *, context: dict | None = None) -> dict:
+        """``cls(instance, context=context).data`` as a plain dict, from one instance per
+        thread whose fields are built and bound once: for one object per request, building
+        and binding the fields cost more than writing them out (docs/benchmarks.md). Only
+        the context changes between calls, and nothing of it is kept afterwards."""
+        bound = _bound_serializers.__dict__.get(cls)
+        if bound is None:
+            bound = _bound_serializers.__dict__[cls] = cls(context={})
+        bound._context = context or {}
+        try:
+            return bound.to_representation(instance)
+        finally:
+            bound._context = {}
+
+
+# Per thread, per serializer class: the instance ``represent`` reuses.
+_bound_serializers = threading.local()

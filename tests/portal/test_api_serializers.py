@@ -75,3 +75,37 @@ def test_a_list_fields_child_is_each_instances_own_and_sees_its_context(settings
     assert first.fields["items"].child is not second.fields["items"].child
     assert first.data == {"items": [{"host": "a.test"}]}
     assert second.data == {"items": [{"host": "b.test"}]}
+
+
+def test_represent_writes_what_data_would_for_each_object_and_context(settings):
+    import threading
+
+    from portal.api.serializers import _bound_serializers
+
+    settings.ALLOWED_HOSTS = ["a.example", "b.example"]
+    objects = [
+        {"name": "one", "inner": {"code": "x"}, "host": None},
+        {"name": "two", "inner": {"code": "y"}, "host": None},
+    ]
+    # the same thread, one object and request after the other, as a worker answers them
+    for obj, host in zip(objects, ("a.example", "b.example"), strict=True):
+        context = {"request": _request(host)}
+        assert Outer.represent(obj, context=context) == Outer(obj, context=context).data
+    # the request is not kept once the answer is written
+    assert _bound_serializers.__dict__[Outer]._context == {}
+
+    # another thread writes with an instance of its own
+    seen = []
+    thread = threading.Thread(
+        target=lambda: seen.append(
+            (
+                Outer.represent(objects[0], context={"request": _request("b.example")}),
+                _bound_serializers.__dict__.get(Outer),
+            )
+        )
+    )
+    thread.start()
+    thread.join()
+    ((answer, theirs),) = seen
+    assert answer["host"] == "b.example"
+    assert theirs is not _bound_serializers.__dict__[Outer]
