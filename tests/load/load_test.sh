@@ -16,7 +16,10 @@
 # out/seed_pipeline.joblib; BASELINE_VENV: the virtualenv its README installs.
 # Environment: PG_URL (default postgres://postgres@127.0.0.1:5432), REDIS_URL (default
 # redis://127.0.0.1:6379/13), WORKERS (3), BASELINE_WORKERS (2, as its README), ROUNDS (2),
-# WRK_TIMEOUT (10s).
+# WRK_TIMEOUT (10s); SERVER_CPUS and CLIENT_CPUS (unset: any core): taskset CPU lists for the
+# servers and for wrk, to measure the web tier on cores of its own; move PostgreSQL and Redis off
+# SERVER_CPUS yourself (`taskset -a -p -c LIST PID` for each of their processes), as if the
+# database ran on another host.
 set -o errexit -o pipefail -o nounset
 cd "$(dirname "$0")/../.."
 here=$(pwd)
@@ -34,6 +37,12 @@ FIRST_PORT="${FIRST_PORT:-8770}"
 # wrk counts an answer slower than this as a timeout error (its default, 2 s, is shorter than the
 # queueing a closed loop of 64 clients builds up in front of 3 workers on a busy machine).
 WRK_TIMEOUT="${WRK_TIMEOUT:-10s}"
+SERVER_CPUS="${SERVER_CPUS:-}"
+CLIENT_CPUS="${CLIENT_CPUS:-}"
+exec_on_cpus() {  # CPUS COMMAND... : become COMMAND on those cores (any core when CPUS is empty)
+  local cpus=$1; shift
+  if [[ -n $cpus ]]; then exec taskset -c "$cpus" "$@"; else exec "$@"; fi
+}
 MAX_RSS_GROWTH_PERCENT=10
 py="$here/.venv/bin/python"
 # The real data for every tree (a tree elsewhere would otherwise train on demo data).
@@ -79,7 +88,7 @@ for tree in "$@"; do
 from portal.accounts.models import User
 from portal.accounts.services import api_token_create
 print(api_token_create(user=User.objects.get(username='load'), name='load')[1])")
-  (cd "$tree" && exec "$here/.venv/bin/gunicorn" portal.wsgi:application \
+  (cd "$tree" && exec_on_cpus "$SERVER_CPUS" "$here/.venv/bin/gunicorn" portal.wsgi:application \
     --config "$tree/docker/gunicorn.conf.py" --bind "127.0.0.1:$port" --workers "$WORKERS" \
     --no-control-socket --access-logfile /dev/null --error-logfile "$here/var/load-gunicorn-$index.log") &
   pids+=("$!")
@@ -91,7 +100,7 @@ print(api_token_create(user=User.objects.get(username='load'), name='load')[1])"
 done
 if [[ -n $BASELINE_DIR ]]; then
   port_free "$port"
-  (cd "$BASELINE_DIR" && exec "$BASELINE_VENV/bin/gunicorn" seed_service:app \
+  (cd "$BASELINE_DIR" && exec_on_cpus "$SERVER_CPUS" "$BASELINE_VENV/bin/gunicorn" seed_service:app \
     -k uvicorn.workers.UvicornWorker -w "$BASELINE_WORKERS" -b "127.0.0.1:$port" \
     --no-control-socket --error-logfile "$here/var/load-baseline.log") &
   pids+=("$!")
@@ -104,7 +113,7 @@ fi
 script_for() { [[ ${names[$1]} == baseline ]] && echo tests/load/baseline.lua || echo tests/load/predict.lua; }
 run_wrk() {  # INDEX CLIENTS DURATION -> wrk's summary lines
   local threads=$(($2 < 2 ? 1 : 2))
-  API_TOKEN="${tokens[$1]}" wrk -t"$threads" -c"$2" -d"$3s" --timeout "$WRK_TIMEOUT" \
+  API_TOKEN="${tokens[$1]}" exec_on_cpus "$CLIENT_CPUS" wrk -t"$threads" -c"$2" -d"$3s" --timeout "$WRK_TIMEOUT" \
     -s "$(script_for "$1")" "${urls[$1]}" | tail -3
 }
 workers_rss() {  # INDEX -> "pid:rss_kb ..." of the gunicorn workers (children of the master)
