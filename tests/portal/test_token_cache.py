@@ -1,8 +1,6 @@
 """API token rows answered from memory only while PostgreSQL can announce every change to them:
 a revoked token or a deactivated user is refused by the next request, whatever made the change."""
 
-import time
-
 import psycopg
 import pytest
 from django.db import connection, transaction
@@ -15,6 +13,7 @@ from portal.accounts.authentication import token_lookup
 from portal.accounts.models import ApiToken, hash_token_key
 from portal.accounts.services import api_token_create, api_token_revoke, api_tokens_revoke
 from portal.accounts.token_cache import TokenChangeListener, TokenRowCache
+from tests.concurrency import wait_until
 
 ME_URL = "/api/v1/me/"
 CHANGE_SEEN_SECONDS = 5.0
@@ -74,13 +73,8 @@ def _fresh_token(user, listener) -> tuple[ApiToken, str]:
     return token, key
 
 
-def _wait_until(condition, seconds: float = CHANGE_SEEN_SECONDS) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
+def _wait_until(condition) -> bool:
+    return wait_until(condition, seconds=CHANGE_SEEN_SECONDS)
 
 
 def _status_once_cached(client: APIClient) -> list[int]:

@@ -12,6 +12,7 @@ from mlmodel.models import ArmRole, Assignment
 from portal.accounts.services import api_token_create
 from predictions import services
 from predictions.models import Channel, PendingExposure, Prediction, ShadowPrediction
+from tests.concurrency import wait_until
 from tests.conftest import start_experiment_of
 from tests.predictions.conftest import PROFILE, PROFILE_DATA
 
@@ -42,12 +43,7 @@ def _experiment_with_shadow():
 
 
 def _wait_for(condition, seconds: float = WORKER_WAIT_SECONDS) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return condition()
+    return wait_until(condition, seconds=seconds, poll=0.2)
 
 
 def _api_client(user, name: str):
