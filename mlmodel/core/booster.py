@@ -7,6 +7,8 @@ documented interface every language binding is built on, so serving calls it dir
 UBJSON model from bytes, then predict values and approximate (Saabas) contributions for dense
 float32 rows, with exactly the arguments the Python package passes. Training keeps the Python
 package; ``tests/mlmodel/core/test_booster.py`` checks both give bit-identical numbers.
+A single row is walked by :mod:`mlmodel.core.forest` instead, from the trees this module
+exports (:meth:`Booster.model_json`): libxgboost's fixed cost per call outweighs the trees.
 
 The library is found by xgboost's own ``libpath.find_lib_path``, loaded from its file so that
 the package's ``__init__`` (and with it scikit-learn) never runs.
@@ -154,6 +156,17 @@ class Booster:
         handle = getattr(self, "handle", None)
         if handle and _library is not None:
             _library.XGBoosterFree(handle)
+
+    def model_json(self) -> dict:
+        """The model as XGBoost's own JSON document (trees, base score, objective)."""
+        size = ctypes.c_uint64()
+        out = ctypes.POINTER(ctypes.c_char)()
+        _check(
+            _lib().XGBoosterSaveModelToBuffer(
+                self.handle, _json({"format": "json"}), ctypes.byref(size), ctypes.byref(out)
+            )
+        )
+        return json.loads(ctypes.string_at(out, size.value))
 
     def predict(self, rows: np.ndarray) -> np.ndarray:
         """Raw predictions (n_rows, n_outputs) for dense rows (``inplace_predict``)."""

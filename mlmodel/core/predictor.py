@@ -36,6 +36,7 @@ from mlmodel.core.encoding import (
     feature_to_raw_matrix,
     profile_columns,
 )
+from mlmodel.core.forest import OneRowForest, OneRowOutputs, UnsupportedForest
 from mlmodel.core.linear import LinearComponent, linear_to_raw_matrix
 from mlmodel.core.profile import SalaryProfile
 from mlmodel.core.taxonomy import MATCH_UNKNOWN, TitleMatch, match_title
@@ -140,13 +141,9 @@ def log_contributions_to_usd(
     return baseline, np.asarray(log_contributions, dtype=np.float64) * scale[:, None]
 
 
-# One row's raw outputs: point log estimate, the two log quantiles (as predicted, not sorted)
-# and the point booster's approximate log contributions (features…, bias).
-OneRowOutputs = tuple[float, float, float, list[float]]
-
-
 def _one_row_outputs(point: Booster, quantile: Booster, row: np.ndarray) -> OneRowOutputs:
-    """The three predictions for one (1, n_features) row, on one DMatrix.
+    """The three predictions for one (1, n_features) row through libxgboost, on one DMatrix
+    (used when :class:`OneRowForest` cannot walk the models).
 
     For a single row, making the DMatrix costs as much as the trees, so the three calls share
     it; ``predict_matrix`` on it equals ``Booster.predict`` on the same row exactly.
@@ -217,6 +214,11 @@ class Predictor:
         _one_row_outputs(
             self._point_single, self._quantile_single, np.zeros((1, n_features), np.float32)
         )
+        self._forest: OneRowForest | None = None
+        try:
+            self._forest = OneRowForest.build(self._point_single, self._quantile_single)
+        except UnsupportedForest as exc:
+            logger.warning("single rows are served through libxgboost (slower): %s", exc)
 
     @classmethod
     def from_bundle(
@@ -253,15 +255,15 @@ class Predictor:
         """Estimate, interval and per-input dollar contributions for one profile.
 
         Bit-for-bit the numbers of :meth:`predict_many` with contributions on a one-row batch,
-        but on the hot path of the API, so: one DMatrix shared by the three booster calls
-        (:func:`_one_row_outputs`) and plain floats instead of (1, n) array plumbing
-        afterwards (:meth:`_one_from_outputs`).
+        but on the hot path of the API, so: the trees walked in numpy (the same float32
+        operations as libxgboost, :mod:`mlmodel.core.forest`) and plain floats instead of
+        (1, n) array plumbing afterwards (:meth:`_one_from_outputs`).
         """
         row = self.encoder.encode_one(profile)
         terms = self.linear.terms_one(profile) if self.linear is not None else None
         title_match = match_title(profile.job_title)
         offset = self.group_offsets[self.calibration_group(profile.job_title)]
-        outputs = _one_row_outputs(self._point_single, self._quantile_single, row)
+        outputs = self._one_row(row)
         fast = self._one_from_outputs(outputs, terms, title_match, offset)
         if fast is not None:
             return fast
@@ -282,6 +284,12 @@ class Predictor:
             usd[0].tolist(),
             title_match,
         )
+
+    def _one_row(self, row: np.ndarray) -> OneRowOutputs:
+        """The boosters' raw outputs for one row: numpy's walk, or libxgboost without it."""
+        if self._forest is not None:
+            return self._forest.outputs(row)
+        return _one_row_outputs(self._point_single, self._quantile_single, row)
 
     def calibration_group(self, title: str) -> str:
         """Which conformal offset a title's interval gets (one of CALIBRATION_GROUPS)."""
