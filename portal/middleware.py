@@ -1,5 +1,6 @@
-"""Request-id propagation (every request and every log line it causes carry one id) and the
-refusal of request bodies Django would misread."""
+"""Request-id propagation (every request and every log line it causes carry one id), the
+refusal of request bodies Django would misread, and django-csp's middleware with its policy
+built once."""
 
 import logging
 import re
@@ -7,6 +8,13 @@ import threading
 import uuid
 from collections.abc import Callable
 
+from csp.constants import HEADER as CSP_HEADER
+from csp.constants import HEADER_REPORT_ONLY as CSP_HEADER_REPORT_ONLY
+from csp.middleware import CheckableLazyObject
+from csp.middleware import CSPMiddleware as BaseCSPMiddleware
+from csp.utils import build_policy as csp_build_policy
+from django.conf import settings
+from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse
 
 from portal.errors import length_required
@@ -62,3 +70,57 @@ class LengthRequiredMiddleware:
         if CHUNKED in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
             return length_required(request, LENGTH_REQUIRED_MESSAGE)
         return self.get_response(request)
+
+
+# The attributes django-csp's decorators (@csp_update, @csp_replace, @csp, @csp_exempt) set on
+# a response to change its policy; a response with none of them gets the settings' policy.
+_POLICY_CHANGING_ATTRIBUTES = tuple(
+    f"_csp_{kind}{suffix}"
+    for kind in ("config", "update", "replace", "exempt")
+    for suffix in ("", "_ro")
+)
+_DEBUG_EXEMPT_STATUSES = (500, 404)
+
+
+class CSPMiddleware(BaseCSPMiddleware):
+    """django-csp's middleware, with each policy built once per process for the responses that
+    do not change it: no decorator on the view and no nonce taken (the site's own pages and the
+    API never take one). Building both policies was ~6 % of an API prediction's instructions
+    (callgrind), and they depend on the settings alone, so the header is the library's own
+    string (``tests/portal/test_csp.py`` compares the two). Anything else goes to the library.
+    """
+
+    def __init__(self, get_response):
+        super().__init__(get_response)
+        self._policies: tuple[str, str] | None = None
+        setting_changed.connect(self._forget_policies)
+
+    def _forget_policies(self, *, setting: str, **kwargs) -> None:
+        if setting.startswith("CONTENT_SECURITY_POLICY"):
+            self._policies = None
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        plain = getattr(request, "_csp_nonce", None) is None and not any(
+            hasattr(response, name) for name in _POLICY_CHANGING_ATTRIBUTES
+        )
+        if not plain:
+            return super().process_response(request, response)
+        if response.status_code in _DEBUG_EXEMPT_STATUSES and settings.DEBUG:
+            return response
+        if self._policies is None:
+            self._policies = (csp_build_policy(), csp_build_policy(report_only=True))
+        enforced, report_only = self._policies
+        for header, policy, setting in (
+            (CSP_HEADER, enforced, "CONTENT_SECURITY_POLICY"),
+            (CSP_HEADER_REPORT_ONLY, report_only, "CONTENT_SECURITY_POLICY_REPORT_ONLY"),
+        ):
+            excluded = (getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES") or ()
+            if (
+                policy
+                and header not in response
+                and not request.path_info.startswith(tuple(excluded))
+            ):
+                response[header] = policy
+        # As the library does: a nonce asked for after the header is written is an error.
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
+        return response

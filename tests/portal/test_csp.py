@@ -6,14 +6,19 @@ from pathlib import Path
 
 import drf_spectacular
 import pytest
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.decorators import csp_exempt, csp_update
+from csp.exceptions import CSPNonceError
 from csp.middleware import CSPMiddleware
 from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
+from django.http import HttpResponse, JsonResponse
 from django.test import RequestFactory
 from django.urls import reverse
 
 from portal.errors import server_error
+from portal.middleware import CSPMiddleware as CachedPolicyCSPMiddleware
 from tests.predictions.conftest import PROFILE_DATA
 
 REQUIRED = {
@@ -159,3 +164,69 @@ def test_the_swagger_ui_override_is_the_packaged_template_plus_nonces():
     nonce = ' nonce="{{ request.csp_nonce }}"'
     assert ours.count(nonce) == 2
     assert ours.replace(nonce, "") == packaged
+
+
+def _plain_json(request):
+    return JsonResponse({"ok": True})
+
+
+def _page_with_nonce(request):
+    return HttpResponse(f"<script nonce='{request.csp_nonce}'></script>")
+
+
+def _not_found(request):
+    return HttpResponse("gone", status=404)
+
+
+VIEWS = {
+    "plain JSON": _plain_json,
+    "a nonce taken": _page_with_nonce,
+    "@csp_update": csp_update({"img-src": "https://example.org"})(_plain_json),
+    "@csp_exempt": csp_exempt()(_plain_json),
+    "a 404": _not_found,
+}
+POLICIES = {
+    "enforced only": {},
+    "with a report-only policy and an excluded prefix": {
+        "CONTENT_SECURITY_POLICY_REPORT_ONLY": {
+            "EXCLUDE_URL_PREFIXES": ["/excluded"],
+            "DIRECTIVES": {"default-src": ["'none'"], "report-uri": "/csp-report/"},
+        }
+    },
+}
+
+
+@pytest.mark.parametrize("policy", POLICIES.values(), ids=POLICIES.keys())
+@pytest.mark.parametrize("debug", [False, True], ids=["debug off", "debug on"])
+@pytest.mark.parametrize("path", ["/api/v1/x/", "/excluded/x/"])
+@pytest.mark.parametrize("view", VIEWS.values(), ids=VIEWS.keys())
+def test_the_cached_policy_headers_are_the_librarys(view, path, debug, policy, settings):
+    # given django-csp's middleware and ours, under the same settings
+    settings.DEBUG = debug
+    for name, value in policy.items():
+        setattr(settings, name, value)
+
+    # when each answers the same request, twice (the second from our cache)
+    answers = []
+    for middleware in (CSPMiddleware, CachedPolicyCSPMiddleware, CachedPolicyCSPMiddleware):
+        response = middleware(view)(RequestFactory().get(path))
+        answers.append((response.get(HEADER), response.get(HEADER_REPORT_ONLY)))
+
+    # then the headers are the library's, nonce aside (a fresh one per request)
+    nonce = re.compile(r"'nonce-[^']+'")
+    library, *ours = [tuple(nonce.sub("'nonce'", h) if h else h for h in a) for a in answers]
+    assert ours == [library, library]
+
+
+def test_a_policy_setting_changed_at_run_time_is_used(settings):
+    middleware = CachedPolicyCSPMiddleware(_plain_json)
+    before = middleware(RequestFactory().get("/"))[HEADER]
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    assert middleware(RequestFactory().get("/"))[HEADER] == "default-src 'none'" != before
+
+
+def test_a_nonce_asked_for_after_the_header_is_written_is_an_error():
+    request = RequestFactory().get("/")
+    CachedPolicyCSPMiddleware(_plain_json)(request)
+    with pytest.raises(CSPNonceError):
+        str(request.csp_nonce)
