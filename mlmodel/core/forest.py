@@ -3,9 +3,10 @@
 For a single row libxgboost's fixed cost per call outweighs the trees (measured, see
 docs/benchmarks.md): every DMatrix re-reads the cgroup CPU quota from /sys (about ten system
 calls), and every prediction rebuilds views of all trees and, for contributions, every node's
-mean value. The API answers one row per request, so serving copies the trees out of the
-boosters' own JSON once, at load, into flat arrays, and walks all trees of both models at
-once: ``max_depth`` steps of numpy indexing.
+mean value: 0.32 ms of a 0.54 ms ``predict_one``, against 0.07 ms for this walk. The API
+answers one row per request, so serving copies the trees out of the boosters' own JSON once,
+at load, into flat arrays, and walks all trees of both models at once: ``max_depth`` steps of
+numpy indexing.
 
 Every number is the float32 operation libxgboost's CPU predictor does, in its order
 (``src/predictor/cpu_predictor.cc`` and ``treeshap.cc`` of XGBoost 3.2):
@@ -16,8 +17,10 @@ Every number is the float32 operation libxgboost's CPU predictor does, in its or
   hessian sums; each step down a path adds ``mean(child) − mean(node)`` to the split feature,
   the root's mean goes to the bias, one tree's vector is added to the total tree by tree, and
   the base score is added to the bias last. What a tree adds depends only on the leaf the row
-  reaches, so each leaf's vector is computed at load, and a row's totals are a running sum
-  (``np.add.accumulate``, sequential by definition) over its leaves' vectors in tree order.
+  reaches, so each leaf's vector is computed at load, and a row's totals add its leaves'
+  vectors row after row in tree order (``np.add.reduce`` down the slow axis of a C-ordered
+  array: numpy sums pairwise only along the fast one). The check rows below, run at every
+  load, would catch a numpy that summed otherwise.
 
 :meth:`OneRowForest.build` refuses (:class:`UnsupportedForest`) what this walk does not do
 (categorical splits, vector leaves, dart's tree weights), and any model whose answers on check
