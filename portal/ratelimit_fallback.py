@@ -12,15 +12,12 @@ limiter: the same rate, per the same key (user or IP), in a bounded LRU of keys,
 It is never unlimited: over the rate the usual ``Ratelimited`` is raised (429 + Retry-After).
 With N web processes a client may get up to N times the rate during an outage, never more.
 
-With Redis as the shared cache, a request is counted with one command, ``INCRBY key 1``, on
-django-ratelimit's own cache keys and windows; the request that creates the key (the window's
-first) also sets its expiry. django-ratelimit itself needs two (``add``, then ``incr``), and
-between them a key that vanished (a flush, an eviction) made ``incr`` find nothing, which it
-answered with a 429 for a client under its limit; here a vanished key is simply created again.
-A process that dies between the two commands of a window's first request leaves that window's
-key without an expiry: it is never read again (the window is part of the key), and an
-eviction policy or the next flush removes it. Other caches (the embedded server's file cache)
-go through django-ratelimit.
+With Redis as the shared cache, a request is counted in one round trip, ``INCRBY key 1`` and
+``EXPIRE key ttl`` pipelined without a transaction, on django-ratelimit's own cache keys and
+windows. django-ratelimit itself needs two (``add``, then ``incr``), and between them a key
+that vanished (a flush, an eviction) made ``incr`` find nothing, which it answered with a 429
+for a client under its limit; here a vanished key is simply created again, with its expiry.
+Other caches (the embedded server's file cache) go through django-ratelimit.
 
 After a cache error the shared cache is left alone for :data:`SHARED_CACHE_RETRY_SECONDS`
 (so a silent Redis does not cost every request a socket timeout), then tried again: when Redis
@@ -246,10 +243,13 @@ def _shared_is_limited(request: HttpRequest, *, group: str, key, rate, method) -
     cache_key = cache.client.make_key(
         _make_cache_key(group, _get_window(value, period), resolved, value, method)
     )
-    client = cache.client.get_client(write=True)
-    count = client.incr(cache_key)
-    if count == 1:  # the window's first request made the key: it expires with the window
-        client.expire(cache_key, period + EXPIRATION_FUDGE)
+    # One round trip, no transaction: INCRBY is atomic by itself, and the expiry is set with
+    # it every time (the window is part of the key, so moving a live key's expiry is harmless)
+    # instead of by a second trip that could fail and leave the key without one.
+    pipeline = cache.client.get_client(write=True).pipeline(transaction=False)
+    pipeline.incr(cache_key)
+    pipeline.expire(cache_key, period + EXPIRATION_FUDGE)
+    count, _expiry_set = pipeline.execute()
     return count > limit
 
 

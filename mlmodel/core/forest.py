@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlmodel.core.booster import Booster, DenseMatrix
+from mlmodel.core.booster import Booster, BoosterError, DenseMatrix
 
 _F32 = np.float32
 _NO_CHILD = -1
@@ -69,6 +69,13 @@ class _Model:
         for tree in self.trees:
             if int(tree["tree_param"].get("num_deleted", "0")):
                 raise UnsupportedForest("trees with deleted nodes")
+            # libxgboost takes a split's right child to be left + 1, and the node means are
+            # filled children first: refuse a layout where either does not hold
+            for node, (low, high) in enumerate(
+                zip(tree["left_children"], tree["right_children"], strict=True)
+            ):
+                if low != _NO_CHILD and not (high == low + 1 and low > node):
+                    raise UnsupportedForest(f"node {node}'s children are not laid out in order")
             if int(tree["tree_param"].get("size_leaf_vector", "1")) > 1:
                 raise UnsupportedForest("vector leaves (multi-target trees)")
             if any(int(t) != _NUMERICAL_SPLIT for t in tree["split_type"]) or tree["categories"]:
@@ -211,7 +218,10 @@ class OneRowForest:
     def _leaves(self, row: np.ndarray) -> np.ndarray:
         nodes = self._roots
         feature, threshold, left, right = self._feature, self._threshold, self._left, self._right
-        missing = bool(np.isnan(row).any())
+        missing = not np.isfinite(row).all()
+        if missing and np.isinf(row).any():
+            # libxgboost's DMatrix refuses infinities; so does the walk
+            raise BoosterError("Input data contains `inf` or a value too large.")
         for _ in range(self._depth):
             values = row[feature[nodes]]
             go_left = values < threshold[nodes]

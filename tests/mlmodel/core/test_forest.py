@@ -8,7 +8,7 @@ import pytest
 import xgboost as xgb
 
 from mlmodel.core.artifacts import load_predictor, sha256_hex
-from mlmodel.core.booster import Booster, DenseMatrix
+from mlmodel.core.booster import Booster, BoosterError, DenseMatrix
 from mlmodel.core.forest import OneRowForest, UnsupportedForest
 from mlmodel.core.predictor import Predictor
 from mlmodel.core.profile import PROFILE_FIELDS, parse_profile
@@ -122,6 +122,27 @@ def test_a_row_of_the_wrong_width_is_refused(point, quantile):
     forest = OneRowForest.build(point, quantile)
     with pytest.raises(ValueError, match="features"):
         forest.outputs(np.zeros(N_FEATURES + 1, dtype=np.float32))
+
+
+def test_an_infinite_value_is_refused_as_libxgboost_refuses_it(point, quantile):
+    forest = OneRowForest.build(point, quantile)
+    row = np.zeros((1, N_FEATURES), dtype=np.float32)
+    row[0, 2] = np.inf
+    with pytest.raises(BoosterError):
+        DenseMatrix(row, threads=1)
+    with pytest.raises(BoosterError, match="inf"):
+        forest.outputs(row)
+
+
+def test_children_out_of_libxgboosts_layout_are_refused(point, quantile, monkeypatch):
+    # libxgboost reads a split's right child as left + 1, whatever right_children says
+    document = point.model_json()
+    tree = document["learner"]["gradient_booster"]["model"]["trees"][0]
+    split = next(n for n, left in enumerate(tree["left_children"]) if left != -1)
+    tree["right_children"][split] += 1
+    monkeypatch.setattr(point, "model_json", lambda: document)
+    with pytest.raises(UnsupportedForest, match="laid out"):
+        OneRowForest.build(point, quantile)
 
 
 def test_categorical_splits_are_refused(quantile):
