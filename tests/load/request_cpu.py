@@ -37,6 +37,22 @@ def cpu_ms(function) -> float:
     return round(best, 3)
 
 
+def prediction_environ(token: str, body: bytes) -> dict:
+    """The WSGI environ of one API prediction (``POST /api/v1/predictions/`` with a token)."""
+    return {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/api/v1/predictions/",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_AUTHORIZATION": f"Token {token}",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+    }
+
+
 def main() -> None:
     import django
 
@@ -54,18 +70,7 @@ def main() -> None:
     body = json.dumps(profile).encode()
 
     def environ() -> dict:
-        return {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": "/api/v1/predictions/",
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80",
-            "HTTP_HOST": "127.0.0.1",
-            "HTTP_AUTHORIZATION": f"Token {token}",
-            "CONTENT_TYPE": "application/json",
-            "CONTENT_LENGTH": str(len(body)),
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.url_scheme": "http",
-        }
+        return prediction_environ(token, body)
 
     def validate() -> None:
         ProfileInputSerializer(data=profile).is_valid(raise_exception=True)

@@ -16,7 +16,6 @@ the CPU milliseconds per request.
 """
 
 import argparse
-import io
 import json
 import os
 import subprocess
@@ -25,6 +24,8 @@ import time
 
 sys.path.insert(0, os.getcwd())
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))
+from request_cpu import prediction_environ  # this directory's sibling script
 
 WARMUP = 30
 CALLS = 50
@@ -62,18 +63,7 @@ def main() -> None:
     body = json.dumps(EXAMPLE_PROFILE.as_dict()).encode()
 
     def predict() -> None:
-        environ = {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": "/api/v1/predictions/",
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80",
-            "HTTP_HOST": "127.0.0.1",
-            "HTTP_AUTHORIZATION": f"Token {token}",
-            "CONTENT_TYPE": "application/json",
-            "CONTENT_LENGTH": str(len(body)),
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.url_scheme": "http",
-        }
+        environ = prediction_environ(token, body)
         response = application.get_response(WSGIRequest(environ))
         assert response.status_code == 201, response.content
 
