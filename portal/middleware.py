@@ -92,12 +92,25 @@ class CSPMiddleware(BaseCSPMiddleware):
 
     def __init__(self, get_response):
         super().__init__(get_response)
-        self._policies: tuple[str, str] | None = None
+        self._headers: list[tuple[str, str, tuple[str, ...]]] | None = None
         setting_changed.connect(self._forget_policies)
 
     def _forget_policies(self, *, setting: str, **kwargs) -> None:
         if setting.startswith("CONTENT_SECURITY_POLICY"):
-            self._policies = None
+            self._headers = None
+
+    def _plain_headers(self) -> list[tuple[str, str, tuple[str, ...]]]:
+        """(header, policy, excluded path prefixes) for the policies the settings define."""
+        headers = []
+        for header, setting, report_only in (
+            (CSP_HEADER, "CONTENT_SECURITY_POLICY", False),
+            (CSP_HEADER_REPORT_ONLY, "CONTENT_SECURITY_POLICY_REPORT_ONLY", True),
+        ):
+            policy = csp_build_policy(report_only=report_only)
+            excluded = (getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES") or ()
+            if policy:
+                headers.append((header, policy, tuple(excluded)))
+        return headers
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         plain = getattr(request, "_csp_nonce", None) is None and not any(
@@ -107,19 +120,10 @@ class CSPMiddleware(BaseCSPMiddleware):
             return super().process_response(request, response)
         if response.status_code in _DEBUG_EXEMPT_STATUSES and settings.DEBUG:
             return response
-        if self._policies is None:
-            self._policies = (csp_build_policy(), csp_build_policy(report_only=True))
-        enforced, report_only = self._policies
-        for header, policy, setting in (
-            (CSP_HEADER, enforced, "CONTENT_SECURITY_POLICY"),
-            (CSP_HEADER_REPORT_ONLY, report_only, "CONTENT_SECURITY_POLICY_REPORT_ONLY"),
-        ):
-            excluded = (getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES") or ()
-            if (
-                policy
-                and header not in response
-                and not request.path_info.startswith(tuple(excluded))
-            ):
+        if self._headers is None:
+            self._headers = self._plain_headers()
+        for header, policy, excluded in self._headers:
+            if header not in response and not request.path_info.startswith(excluded):
                 response[header] = policy
         # As the library does: a nonce asked for after the header is written is an error.
         request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)

@@ -169,8 +169,8 @@ class OneRowForest:
 
     @staticmethod
     def _tree_arrays(tree: dict, offset: int):
-        left, right = tree["left_children"], tree["right_children"]
         """Per node: left and right child, split feature, threshold, default left, leaf value."""
+        left, right = tree["left_children"], tree["right_children"]
         lefts, rights, features, thresholds, leaf_values = [], [], [], [], []
         for node, (low, high) in enumerate(zip(left, right, strict=True)):
             leaf = low == _NO_CHILD

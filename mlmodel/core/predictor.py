@@ -210,15 +210,16 @@ class Predictor:
                 raise ValueError(
                     f"Booster expects {booster.num_features} features, encoder gives {n_features}."
                 )
-        # One throw-away row at load: the first request then pays no one-off library set-up.
-        _one_row_outputs(
-            self._point_single, self._quantile_single, np.zeros((1, n_features), np.float32)
-        )
         self._forest: OneRowForest | None = None
         try:
             self._forest = OneRowForest.build(self._point_single, self._quantile_single)
         except UnsupportedForest as exc:
             logger.warning("single rows are served through libxgboost (slower): %s", exc)
+            # One throw-away row at load: the first request then pays no one-off library
+            # set-up (the walk's check rows have already done that when it is used).
+            _one_row_outputs(
+                self._point_single, self._quantile_single, np.zeros((1, n_features), np.float32)
+            )
 
     @classmethod
     def from_bundle(
