@@ -7,7 +7,8 @@ otherwise idle machine, beside the 1-client load test (docs/benchmarks.md):
 
     .venv/bin/python tests/load/host_noise.py [--work-ms 5] [--repeats 3000]
 
-Prints wall and CPU time p50 / p90 / p99 and p99/p50 of one repetition.
+Prints wall and CPU time p50 / p90 / p99 and p99/p50 of one repetition; ``--summary`` prints
+one line in the wrk scripts' format instead (``tests/load/load_test.sh`` with ``HOST_NOISE=1``).
 """
 
 import argparse
@@ -47,11 +48,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work-ms", type=float, default=5.0, help="size of one repetition")
     parser.add_argument("--repeats", type=int, default=3000)
+    parser.add_argument("--summary", action="store_true", help="one wrk-style line (wall times)")
     args = parser.parse_args()
     iterations = iterations_for(args.work_ms)
     for _ in range(20):  # warm-up
         _timed(iterations)
     timings = [_timed(iterations) for _ in range(args.repeats)]
+    if args.summary:
+        walls = [timing[0] for timing in timings]
+        p50, p90, p99 = _percentiles(walls)
+        print(f"latency_ms p50={p50:.2f} p90={p90:.2f} p99={p99:.2f} max={max(walls):.2f}")
+        return
     print(f"{args.repeats} repetitions of {iterations} iterations")
     for name, column in (("wall", 0), ("cpu", 1)):
         p50, p90, p99 = _percentiles([timing[column] for timing in timings])

@@ -16,10 +16,12 @@
 # out/seed_pipeline.joblib; BASELINE_VENV: the virtualenv its README installs.
 # Environment: PG_URL (default postgres://postgres@127.0.0.1:5432), REDIS_URL (default
 # redis://127.0.0.1:6379/13), WORKERS (3), BASELINE_WORKERS (2, as its README), ROUNDS (2),
-# WRK_TIMEOUT (10s); SERVER_CPUS and CLIENT_CPUS (unset: any core): taskset CPU lists for the
-# servers and for wrk, to measure the web tier on cores of its own; move PostgreSQL and Redis off
-# SERVER_CPUS yourself (`taskset -a -p -c LIST PID` for each of their processes), as if the
-# database ran on another host.
+# WRK_TIMEOUT (10s); HOST_NOISE=1: after each round, a row "host-noise" with the wall-time
+# percentiles of one fixed piece of CPU work repeated (tests/load/host_noise.py, ~5 s), the
+# spread this host gives identical work in that minute; SERVER_CPUS and CLIENT_CPUS (unset: any
+# core): taskset CPU lists for the servers and for wrk, to measure the web tier on cores of its
+# own; move PostgreSQL and Redis off SERVER_CPUS yourself (`taskset -a -p -c LIST PID` for each
+# of their processes), as if the database ran on another host.
 set -o errexit -o pipefail -o nounset
 cd "$(dirname "$0")/../.."
 here=$(pwd)
@@ -141,6 +143,11 @@ for round in $(seq "$ROUNDS"); do
       if ((i < our_servers)); then answered[$i]=$(( ${answered[$i]} + requests )); fi
     done
   done
+  if [[ ${HOST_NOISE:-0} == 1 ]]; then
+    read -r p50 p90 p99 max < <("$py" tests/load/host_noise.py --repeats 1000 --summary \
+      | sed -n 's/^latency_ms p50=\(.*\) p90=\(.*\) p99=\(.*\) max=\(.*\)$/\1 \2 \3 \4/p')
+    echo "host-noise | - | $round | - | $p50 | $p90 | $p99 | $max | -"
+  fi
 done
 
 echo "== memory (RSS) of every gunicorn worker of our API, before -> after the runs"
