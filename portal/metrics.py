@@ -82,6 +82,11 @@ EXPOSURES_NOT_SENT = Counter(
     "mlpaygrade_experiment_exposures_not_sent",
     "Experiment exposures not sent to the broker (refused or backing off); reconciled later.",
 )
+CSP_VIOLATIONS = Counter(
+    "mlpaygrade_csp_violations",
+    "Content-Security-Policy violations browsers reported, by directive of our policy.",
+    ["directive"],
+)
 CELERY_TASKS = Counter(
     "mlpaygrade_celery_tasks",
     "Celery task outcomes, by task name and state (success, failure, retry).",

@@ -349,6 +349,8 @@ RATELIMIT_USERNAME_CEILING = env.str("RATELIMIT_USERNAME_CEILING", default="100/
 RATELIMIT_PREDICT = env.str("RATELIMIT_PREDICT", default="120/m")
 RATELIMIT_BATCH = env.str("RATELIMIT_BATCH", default="10/m")
 RATELIMIT_FEEDBACK = env.str("RATELIMIT_FEEDBACK", default="60/m")
+# CSP violation reports (anonymous, per client address); a page sends one per violation.
+RATELIMIT_CSP_REPORT = env.str("RATELIMIT_CSP_REPORT", default="60/m")
 # Number of reverse proxies in front of the app that append to X-Forwarded-For. 0 means the
 # header is ignored and REMOTE_ADDR is the client: a forged header cannot pick its own bucket.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
@@ -392,6 +394,8 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": [SELF],
         "frame-ancestors": [NONE],
         "form-action": [SELF],
+        # Browsers POST what the policy blocks here (portal/csp_reports.py): logged and counted.
+        "report-uri": ["/csp-report"],
     },
 }
 

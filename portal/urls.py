@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from portal import health, metrics
+from portal import csp_reports, health, metrics
 from portal.accounts.throttling import LOGIN_DOOR
 
 handler404 = "portal.errors.page_not_found"
@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("portal.pages.urls")),
     path("healthz", health.liveness, name="healthz"),
     path("readyz", health.readiness, name="readyz"),
+    path("csp-report", csp_reports.receive, name="csp-report"),
     path("accounts/", include("portal.accounts.urls")),
     path("predictions/", include("predictions.urls")),
     path("feedback/", include("feedback.urls")),

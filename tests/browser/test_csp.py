@@ -5,6 +5,9 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
+from prometheus_client import REGISTRY
+
+from tests.concurrency import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -98,10 +101,20 @@ def test_site_admin_and_api_docs_render_with_no_csp_violation(
     violations.assert_none("admin change form")
 
 
+REPORT_ARRIVAL_SECONDS = 10
+
+
+def _reported_script_violations() -> float:
+    labels = {"directive": "script-src"}
+    return REGISTRY.get_sample_value("mlpaygrade_csp_violations_total", labels) or 0.0
+
+
 def test_an_inline_script_without_the_nonce_is_reported(
     live_server, page: Page, violations: ViolationLog
 ):
-    # guards the guard: the recorder does see a violation when there is one
+    # guards the guard: the recorder does see a violation when there is one, and the browser
+    # reports it to the site (the policy's report-uri), which counts it
+    reported_before = _reported_script_violations()
     page.goto(live_server.url + "/")
     page.evaluate(
         """() => { const s = document.createElement("script");
@@ -110,3 +123,6 @@ def test_an_inline_script_without_the_nonce_is_reported(
     page.wait_for_timeout(200)
     assert page.evaluate("window.__ran === undefined")
     assert page.evaluate("window.__cspViolations.length") >= 1
+    assert wait_until(
+        lambda: _reported_script_violations() > reported_before, seconds=REPORT_ARRIVAL_SECONDS
+    )
