@@ -85,14 +85,15 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith(API_PATH_PREFIX)
 
 
-def _api_error(message: str, *, status: int) -> JsonResponse:
+def api_error(message: str, *, status: int) -> JsonResponse:
+    """The API's one error shape for an error that belongs to no field."""
     return JsonResponse({"errors": {"detail": [message]}}, status=status)
 
 
 def ratelimited(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """django-ratelimit raises Ratelimited; answer 429 with a clear message, not a 403."""
     if _is_api(request):
-        response: HttpResponse = _api_error(RATE_LIMITED_MESSAGE, status=429)
+        response: HttpResponse = api_error(RATE_LIMITED_MESSAGE, status=429)
     else:
         response = render(request, "429.html", status=429)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
@@ -101,13 +102,13 @@ def ratelimited(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 def length_required(request: HttpRequest, message: str) -> HttpResponse:
     if _is_api(request):
-        return _api_error(message, status=411)
+        return api_error(message, status=411)
     return render(request, "400.html", {"message": message}, status=411)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
-        return _api_error(NOT_FOUND_MESSAGE, status=404)
+        return api_error(NOT_FOUND_MESSAGE, status=404)
     return render(request, "404.html", status=404)
 
 
@@ -119,14 +120,14 @@ def server_error(request: HttpRequest) -> HttpResponse:
         logger.error("dependency unavailable: %s", exc, exc_info=exc)
         return dependency_unavailable_response(request, dependency_unavailable_message(exc))
     if _is_api(request):
-        return _api_error(SERVER_ERROR_MESSAGE, status=500)
+        return api_error(SERVER_ERROR_MESSAGE, status=500)
     return render(request, "500.html", status=500)
 
 
 def dependency_unavailable_response(request: HttpRequest, message: str) -> HttpResponse:
     """503 with ``Retry-After``: the API's JSON shape under ``/api/``, the 503 page elsewhere."""
     if _is_api(request):
-        response: HttpResponse = _api_error(message, status=503)
+        response: HttpResponse = api_error(message, status=503)
     else:
         response = render(request, "503.html", {"message": message}, status=503)
     response["Retry-After"] = str(DEPENDENCY_RETRY_AFTER_SECONDS)

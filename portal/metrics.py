@@ -84,7 +84,8 @@ EXPOSURES_NOT_SENT = Counter(
 )
 CSP_VIOLATIONS = Counter(
     "mlpaygrade_csp_violations",
-    "Content-Security-Policy violations browsers reported, by directive of our policy.",
+    "Content-Security-Policy violations reported to /csp-report (by anyone: a hint, not proof), by "
+    "the directive of our policy they fall under.",
     ["directive"],
 )
 CELERY_TASKS = Counter(

@@ -1,4 +1,5 @@
-"""Client IP resolution that a forged X-Forwarded-For cannot steer."""
+"""What a request says about its sender: the client address (which a forged X-Forwarded-For
+cannot steer) and the length of its body."""
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -27,3 +28,12 @@ def client_ip(request: HttpRequest) -> str:
     if len(forwarded) < proxies:
         return remote_addr
     return forwarded[-proxies]
+
+
+def content_length(request: HttpRequest) -> int:
+    """The body length the client declared; 0 when absent or not a number (Django then reads
+    the body as empty too)."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0

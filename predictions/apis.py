@@ -42,6 +42,7 @@ from portal.api.openapi import (
 from portal.api.pagination import StandardPagination
 from portal.api.parsers import BoundedJSONParser
 from portal.exceptions import Conflict, InvalidInput, NotFound
+from portal.net import content_length
 from predictions import rules, selectors, services
 from predictions.batch import CSV_FILE_PATTERN, MULTIPART_OVERHEAD_BYTES, result_file_name
 from predictions.models import Channel, JobStatus
@@ -279,7 +280,7 @@ class BatchCreateApi(CsvOrJsonMixin, APIView):
     )
     def post(self, request: Request) -> Response:
         # Refused unread: even without its multipart framing the file would be too large.
-        rules.batch_upload_size_check(size=_content_length(request) - MULTIPART_OVERHEAD_BYTES)
+        rules.batch_upload_size_check(size=content_length(request) - MULTIPART_OVERHEAD_BYTES)
         file_name, data = _uploaded_file(request)
         job = services.batch_job_create(
             user=request.user,
@@ -328,13 +329,6 @@ class BatchCreateApi(CsvOrJsonMixin, APIView):
         )
         data = BatchJobSummarySerializer(page, many=True, context={"request": request}).data
         return paginator.get_paginated_response(data)
-
-
-def _content_length(request: Request) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
 
 
 def _uploaded_file(request: Request) -> tuple[str, bytes]:

@@ -49,7 +49,8 @@ def test_a_report_uri_report_is_counted_by_its_policy_directive_and_logged(caplo
     # given a browser's report, sent without a CSRF token, a session or a token
     client = Client(enforce_csrf_checks=True)
     body = json.loads(json.dumps(REPORT_URI_BODY))
-    body["csp-report"]["blocked-uri"] = "https://evil.example/x.js\nFAKE LOG LINE"
+    body["csp-report"]["blocked-uri"] = "https://evil.example/x.js\nFAKE\u2028LOG\u202eLINE"
+    body["csp-report"]["disposition"] = "enforce\u2028ERROR forged"
     before = _count("script-src")
 
     # when it is posted
@@ -62,9 +63,10 @@ def test_a_report_uri_report_is_counted_by_its_policy_directive_and_logged(caplo
     [record] = [r for r in caplog.records if r.name == "portal.csp_reports"]
     message = record.getMessage()
     assert "script-src" in message and "/predictions/new/" in message
-    assert "\n" not in message and "https://evil.example/x.jsFAKE LOG LINE" in message
+    assert "https://evil.example/x.jsFAKELOGLINE" in message  # no line breaks, no bidi
     assert record.csp_directive == "script-src"  # structured, for the JSON log format
-    assert record.csp_blocked == "https://evil.example/x.jsFAKE LOG LINE"
+    assert record.csp_blocked == "https://evil.example/x.jsFAKELOGLINE"
+    assert record.csp_disposition == "other"  # only "enforce" or "report" are shown as sent
 
 
 def test_a_reporting_api_batch_counts_each_csp_violation_only(client):
@@ -91,8 +93,11 @@ def test_a_reporting_api_batch_counts_each_csp_violation_only(client):
         ("script-src", "script-src"),
         ("script-src-attr", "script-src"),
         ("frame-ancestors", "frame-ancestors"),
-        ("font-src", "other"),  # not in our policy (default-src applies)
+        ("font-src", "default-src"),  # a fetch directive our policy leaves to default-src
+        ("connect-src", "default-src"),
         ("SCRIPT-SRC 'self'", "script-src"),  # an old browser's whole violated directive
+        ("report-uri", "other"),  # where reports go, never what was violated
+        ("sandbox", "other"),
         ("x" * 5000, "other"),
         ("", "other"),
     ],
@@ -109,6 +114,10 @@ def test_the_label_is_always_a_directive_of_our_policy(directive, label):
         ({"something": "else"}, csp_reports.REPORT_URI_TYPE, 400),
         ({"csp-report": "text"}, csp_reports.REPORT_URI_TYPE, 400),
         ({"csp-report": {}}, csp_reports.REPORTING_API_TYPE, 400),
+        ({"csp-report": {}}, csp_reports.REPORT_URI_TYPE, 400),  # no directive: nothing to count
+        ({"csp-report": {"violated-directive": 7}}, csp_reports.REPORT_URI_TYPE, 400),
+        # an integer longer than Python converts (a ValueError that is not a JSONDecodeError)
+        (b'{"csp-report": {"blocked-uri": ' + b"1" * 5_000 + b"}}", "application/json", 400),
         (REPORT_URI_BODY, "text/plain", 415),
         (b'{"csp-report": {"blocked-uri": "' + b"x" * 20_000 + b'"}}', "application/json", 413),
     ],
@@ -123,6 +132,19 @@ def test_what_is_not_a_report_gets_a_clear_error_and_counts_nothing(
     assert response.status_code == status
     assert response.json()["errors"]["detail"][0]
     assert {name: _count(name) for name in before} == before
+
+
+def test_one_request_counts_at_most_a_few_reports(client):
+    # given a batch of more violations than one request may report
+    violation = {"type": "csp-violation", "body": {"effectiveDirective": "object-src"}}
+    before = _count("object-src")
+
+    # when it is posted
+    response = _post(client, [violation] * 12, content_type=csp_reports.REPORTING_API_TYPE)
+
+    # then only the first few are logged and counted
+    assert response.status_code == 204
+    assert _count("object-src") == before + csp_reports.MAX_REPORTS_PER_REQUEST
 
 
 def test_only_post_is_allowed(client):

@@ -52,6 +52,22 @@ def test_login_post_with_redis_down_is_a_503_page(client, user, password, redis_
 
 
 @pytest.mark.django_db
+def test_a_csp_report_with_redis_down_is_a_503(client, redis_down):
+    # when a browser sends a violation report while the cache (its rate limit) is unreachable
+    started = time.monotonic()
+    response = client.post(
+        "/csp-report",
+        data='{"csp-report": {"violated-directive": "script-src"}}',
+        content_type="application/csp-report",
+    )
+
+    # then it fails closed, quickly, like the log-in: an anonymous endpoint is never unlimited
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert time.monotonic() - started < QUICK_503_SECONDS
+
+
+@pytest.mark.django_db
 def test_signup_post_with_redis_down_is_a_503_page(client, redis_down):
     # when the sign-up form is posted while the cache is unreachable
     response = client.post(reverse("accounts:signup"), {"username": "carol"})
