@@ -100,10 +100,11 @@ def ratelimited(request: HttpRequest, exception: Exception | None = None) -> Htt
     return response
 
 
-def length_required(request: HttpRequest, message: str) -> HttpResponse:
+def request_body_refused(request: HttpRequest, message: str, *, status: int) -> HttpResponse:
+    """A body Django would misread (411 chunked, 400 a malformed length), refused unread."""
     if _is_api(request):
-        return api_error(message, status=411)
-    return render(request, "400.html", {"message": message}, status=411)
+        return api_error(message, status=status)
+    return render(request, "400.html", {"message": message}, status=status)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

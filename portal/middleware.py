@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse
 
-from portal.errors import length_required
+from portal.errors import request_body_refused
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -57,18 +57,24 @@ CHUNKED = "chunked"
 LENGTH_REQUIRED_MESSAGE = (
     "Send the request body with a Content-Length header; chunked transfer encoding is not accepted."
 )
+MALFORMED_LENGTH_MESSAGE = "Content-Length must be a whole number of bytes."
 
 
 class LengthRequiredMiddleware:
     """A chunked request body reaches Django with no Content-Length, and Django reads such a
-    body as empty: a client would get answers to a request it did not send. Refuse it (411)."""
+    body as empty: a client would get answers to a request it did not send. Refuse it (411).
+    A Content-Length that is not a number is a 400 here, before the metrics middleware's
+    ``int()`` of it would turn it into a 500 (gunicorn refuses one itself; runserver does not)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if CHUNKED in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
-            return length_required(request, LENGTH_REQUIRED_MESSAGE)
+            return request_body_refused(request, LENGTH_REQUIRED_MESSAGE, status=411)
+        length = (request.META.get("CONTENT_LENGTH") or "0").strip()
+        if not (length.isascii() and length.isdigit()):
+            return request_body_refused(request, MALFORMED_LENGTH_MESSAGE, status=400)
         return self.get_response(request)
 
 

@@ -1,4 +1,5 @@
-"""Request bodies Django would misread are refused: a chunked body is a 411, not "empty"."""
+"""Request bodies Django would misread are refused: a chunked body is a 411, not "empty", and a
+malformed Content-Length a 400, not a 500."""
 
 import http.client
 import os
@@ -28,6 +29,28 @@ def test_a_chunked_api_body_is_a_411_with_the_json_error_shape(client):
     # then
     assert response.status_code == 411
     assert "Content-Length" in response.json()["errors"]["detail"][0]
+
+
+@pytest.mark.parametrize("length", ["abc", "-5", "1e3", "\u00b2"])
+def test_a_malformed_content_length_is_a_400_not_a_500(client, length):
+    # when a body comes with a length that is not a whole number of bytes (runserver passes it on)
+    response = client.generic(
+        "POST",
+        "/api/v1/predictions/",
+        PROFILE_JSON,
+        content_type="application/json",
+        CONTENT_LENGTH=length,
+    )
+
+    # then it is refused with the API's error shape, and a page gets the 400 page
+    assert response.status_code == 400
+    assert "Content-Length" in response.json()["errors"]["detail"][0]
+    page = client.generic("POST", "/csp-report", b"{}", CONTENT_LENGTH=length)
+    assert page.status_code == 400
+
+
+def test_a_get_without_a_body_length_is_served(client):
+    assert client.get("/healthz", CONTENT_LENGTH="").status_code == 200
 
 
 def test_a_chunked_form_post_is_a_411_page(client):
