@@ -87,7 +87,7 @@ def directive_label(directive: str) -> str:
     """The directive of our policy that a reported one falls under: ``script-src-elem`` under
     ``script-src``, an unnamed fetch directive under ``default-src``, anything else "other"."""
     ours = frozenset(settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]) - REPORTING_DIRECTIVES
-    name = (directive.strip().split(" ", 1)[0] if directive.strip() else "").lower()
+    name = (directive.split() or [""])[0].lower()
     for suffix in SUB_DIRECTIVE_SUFFIXES:
         name = name.removesuffix(suffix)
     if name in ours:
@@ -121,13 +121,15 @@ def _reporting_api_violations(payload: object) -> list[Violation]:
         if not (isinstance(report, dict) and report.get("type") == "csp-violation"):
             continue  # another kind of report (deprecation, intervention …): not ours to count
         body = report.get("body")
-        violation = isinstance(body, dict) and _violation(
+        if not isinstance(body, dict):
+            continue
+        violation = _violation(
             body,
             directive_key="effectiveDirective",
             blocked_key="blockedURL",
             document_key="documentURL",
         )
-        if violation:
+        if violation is not None:
             violations.append(violation)
     return violations
 
