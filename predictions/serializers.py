@@ -156,7 +156,8 @@ class PredictionOutputSerializer(FixedFieldsSerializer):
         help_text=(
             "How the model read `job_title`: `exact` (a title in the data), `normalised` (a "
             "title in the data, spelled differently, e.g. 'Sr. ML Eng.'), `family_rule` (not in "
-            "the data: estimated from the job family its words name, see `title_treated_as`) "
+            "the data: estimated from the job family its words name, see `title_treated_as`; a "
+            "generic or out-of-field title such as 'Manager' keeps half of its title effect) "
             "or `unknown` (not recognised: the estimate uses no title information, so it is "
             "the typical salary for the rest of the profile). Empty for estimates made before "
             "this was recorded."

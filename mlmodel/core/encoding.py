@@ -168,9 +168,10 @@ class FeatureEncoder:
     def _title_features(self, title: str) -> tuple[float, float, float, float]:
         """(family code, title rank, title target, family target) — memoised per raw title.
 
-        A title the training rows had keeps its own statistic; otherwise its family's,
-        shrunk toward the overall mean by the match's weight (generic titles keep half of
-        their family's effect); an unknown title gets the overall mean for both.
+        A title the training rows had keeps its own statistic; otherwise its family's (a
+        title mapped by rule keeps only ``weight`` of the whole job-title effect, taken out of
+        the output by the predictor, so not here too); an unknown title gets the overall mean
+        for both.
         """
         cached = self._title_cache.get(title)
         if cached is None:
@@ -180,8 +181,7 @@ class FeatureEncoder:
             overall = stats.global_mean
             family_value = overall
             if match.kind != MATCH_UNKNOWN:
-                family_mean = stats.family.get(family, overall)
-                family_value = overall + match.weight * (family_mean - overall)
+                family_value = stats.family.get(family, overall)
             title_value = stats.title.get(title_key(title), family_value)
             cached = (
                 float(FAMILY_CODE[family]),

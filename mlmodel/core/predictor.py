@@ -274,7 +274,10 @@ class Predictor:
         log_quantiles = np.array([[quantile_a, quantile_b]])
         per_raw, log_bias = self._log_contributions(np.array([contribs]), terms)
         unknown = np.array([title_match.kind == MATCH_UNKNOWN])
-        log_point, log_quantiles = _cap_unknown_title(unknown, per_raw, log_point, log_quantiles)
+        weights = np.array([title_match.weight])
+        log_point, log_quantiles = _shrink_title_effect(
+            unknown, weights, per_raw, log_point, log_quantiles
+        )
         estimate, low, high = bound_predictions(log_point, log_quantiles, offset)
         baseline, usd = _raw_usd(per_raw, log_bias, estimate)
         return self._point_prediction(
@@ -345,9 +348,13 @@ class Predictor:
             linear_per_raw = linear.centred(terms) @ self._linear_rollup
             per_raw_input = (1.0 - weight) * per_raw_input + weight * linear_per_raw
             log_bias = (1.0 - weight) * log_bias + weight * linear.bias
-        if title_match.kind == MATCH_UNKNOWN:
-            # _cap_unknown_title, one row
-            excess = max(float(per_raw_input[0, _TITLE_INPUT]), 0.0)
+        if title_match.kind == MATCH_UNKNOWN or title_match.weight < 1.0:
+            # _shrink_title_effect, one row
+            title_log = float(per_raw_input[0, _TITLE_INPUT])
+            if title_match.kind == MATCH_UNKNOWN:
+                excess = max(title_log, 0.0)
+            else:
+                excess = (1.0 - title_match.weight) * title_log
             per_raw_input[0, _TITLE_INPUT] -= excess
             log_point -= excess
             quantile_a -= excess
@@ -403,6 +410,8 @@ class Predictor:
             title_codes
         ]
         unknown = kinds == MATCH_UNKNOWN
+        weights = np.array([m.weight for m in matches], dtype=np.float64)[title_codes]
+        shrunk = unknown | (weights < 1.0)
         log_point = self._blend(self._point_batch.predict(features).reshape(-1), terms)
         log_quantiles = self._quantile_batch.predict(features).reshape(len(log_point), 2)
         baseline = contributions = None
@@ -410,21 +419,21 @@ class Predictor:
             with DenseMatrix(features, threads=self._batch_threads) as matrix:
                 raw_contribs = self._point_batch.predict_matrix(matrix, contributions=True)
             per_raw, log_bias = self._log_contributions(raw_contribs, terms)
-            log_point, log_quantiles = _cap_unknown_title(
-                unknown, per_raw, log_point, log_quantiles
+            log_point, log_quantiles = _shrink_title_effect(
+                unknown, weights, per_raw, log_point, log_quantiles
             )
             estimate, low, high = bound_predictions(log_point, log_quantiles, offsets)
             baseline, contributions = _raw_usd(per_raw, log_bias, estimate)
         else:
-            if unknown.any():
-                rows = np.flatnonzero(unknown)
+            if shrunk.any():
+                rows = np.flatnonzero(shrunk)
                 with DenseMatrix(features[rows], threads=self._batch_threads) as matrix:
                     raw_contribs = self._point_batch.predict_matrix(matrix, contributions=True)
                 per_raw, _ = self._log_contributions(
                     raw_contribs, None if terms is None else terms[rows]
                 )
-                capped_point, capped_quantiles = _cap_unknown_title(
-                    np.ones(len(rows), dtype=bool), per_raw, log_point[rows], log_quantiles[rows]
+                capped_point, capped_quantiles = _shrink_title_effect(
+                    unknown[rows], weights[rows], per_raw, log_point[rows], log_quantiles[rows]
                 )
                 log_point = log_point.copy()
                 log_quantiles = np.array(log_quantiles, dtype=np.float64)
@@ -463,13 +472,21 @@ class Predictor:
         return per_raw_input, log_bias
 
 
-def _cap_unknown_title(
-    unknown: np.ndarray, per_raw_input: np.ndarray, log_point: np.ndarray, log_quantiles: np.ndarray
+def _shrink_title_effect(
+    unknown: np.ndarray,
+    weights: np.ndarray,
+    per_raw_input: np.ndarray,
+    log_point: np.ndarray,
+    log_quantiles: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """An unknown title may not raise the estimate above the overall mean: its positive log
-    contribution is taken out of the estimate and the interval (``per_raw_input`` in place)."""
+    """Take out of the estimate and the interval (and ``per_raw_input``, in place) the part of
+    the job-title log contribution a title's match does not back: an unknown title may not
+    raise the estimate above the overall mean (its positive part goes); a title mapped by rule
+    keeps ``weight`` of its effect, whatever the trees made of its family and seniority words
+    (generic and out-of-field titles half, :data:`~mlmodel.core.taxonomy.GENERIC_RULE_WEIGHT`).
+    A title in the data (weight 1) keeps all of it."""
     title = per_raw_input[:, _TITLE_INPUT]
-    excess = np.where(unknown, np.maximum(title, 0.0), 0.0)
+    excess = np.where(unknown, np.maximum(title, 0.0), (1.0 - weights) * title)
     per_raw_input[:, _TITLE_INPUT] = title - excess
     log_quantiles = np.asarray(log_quantiles, dtype=np.float64) - excess[:, None]
     return np.asarray(log_point, dtype=np.float64) - excess, log_quantiles

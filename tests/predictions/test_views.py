@@ -403,6 +403,28 @@ def test_the_result_page_says_how_the_title_was_read(
     assert notice in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("title", "share_sentence"),
+    [
+        ("Head of Marketing", "counted only 50% of what such a title usually adds or takes away"),
+        ("Senior Data Scientist at Spotify", None),
+    ],
+)
+def test_the_result_page_says_how_much_of_a_rule_mapped_title_counts(
+    auth_client, active_model_version, title, share_sentence
+):
+    # when: an out-of-field title (half its effect) and one that names the field (all of it)
+    response = auth_client.post(CREATE_URL, {**PROFILE_DATA, "job_title": title}, follow=True)
+
+    # then
+    html = response.content.decode()
+    assert f"“{title}” is not a title in our data;</strong>" in html
+    if share_sentence is None:
+        assert "counted only" not in html
+    else:
+        assert share_sentence in html
+
+
 def test_a_title_in_the_data_gets_no_notice(auth_client, active_model_version):
     response = auth_client.post(CREATE_URL, PROFILE_DATA, follow=True)
     assert "title-notice" not in response.content.decode()

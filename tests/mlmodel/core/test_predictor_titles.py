@@ -2,9 +2,11 @@
 
 import copy
 import dataclasses
+import math
 
 import pytest
 
+from mlmodel.core import predictor as predictor_module
 from mlmodel.core.artifacts import load_predictor, read_bundle, sha256_hex
 from mlmodel.core.encoding import FeatureEncoder, TargetStatistics
 from mlmodel.core.predictor import (
@@ -15,11 +17,13 @@ from mlmodel.core.predictor import (
 )
 from mlmodel.core.profile import EXAMPLE_PROFILE, PROFILE_FIELDS, parse_profile
 from mlmodel.core.taxonomy import (
+    GENERIC_RULE_WEIGHT,
     MATCH_EXACT,
     MATCH_FAMILY_RULE,
     MATCH_NORMALISED,
     MATCH_UNKNOWN,
     UNKNOWN_TREATED_AS,
+    match_title,
 )
 from mlmodel.core.train.demo_data import make_demo_dataframe
 
@@ -136,3 +140,35 @@ def test_group_offsets_widen_only_their_own_rows(trained_demo_artifact):
     # then
     assert _width(widened, nonsense) > _width(plain, nonsense)
     assert _width(widened, known) == _width(plain, known)
+
+
+def _log_title_effect(prediction) -> float:
+    """The job-title contribution back in log dollars (contributions scale log ones by the
+    logarithmic mean of estimate and baseline)."""
+    estimate, baseline = prediction.estimate_usd, prediction.baseline_usd
+    usd = dict(prediction.contributions)["job_title"]
+    return usd * (math.log(estimate) - math.log(baseline)) / (estimate - baseline)
+
+
+@pytest.mark.parametrize("title", ["Software Engineer", "Head of Marketing", "Manager"])
+def test_a_title_mapped_by_rule_keeps_only_its_weight_of_the_title_effect(
+    predictor, monkeypatch, title
+):
+    # given: the same title as if its rule were fully trusted (weight 1)
+    match = match_title(title)
+    assert match.kind == MATCH_FAMILY_RULE and match.weight == GENERIC_RULE_WEIGHT
+    profile = _with_title(EXAMPLE_PROFILE, title)
+    shrunk = predictor.predict_one(profile)
+    monkeypatch.setattr(
+        predictor_module, "match_title", lambda t: dataclasses.replace(match_title(t), weight=1.0)
+    )
+    # when
+    full = predictor.predict_one(profile)
+    # then: half the log effect stays, and the estimate and both ends move by the other half
+    full_effect, kept_effect = _log_title_effect(full), _log_title_effect(shrunk)
+    assert abs(full_effect) > 0.02
+    assert kept_effect == pytest.approx(GENERIC_RULE_WEIGHT * full_effect, abs=1e-4)
+    taken_out = (1.0 - GENERIC_RULE_WEIGHT) * full_effect
+    for end in ("estimate_usd", "interval_low_usd", "interval_high_usd"):
+        moved = math.log(getattr(full, end)) - math.log(getattr(shrunk, end))
+        assert moved == pytest.approx(taken_out, abs=1e-4)
