@@ -63,6 +63,7 @@ def title_notice(prediction: Prediction) -> dict | None:
         "title": title,
         "treated_as": reading.treated_as,
         "family": reading.family,
+        "evidence": reading.evidence,
         "effect_percent": round(reading.weight * 100) if kind == MATCH_FAMILY_RULE else None,
     }
 

@@ -483,7 +483,7 @@ def _shrink_title_effect(
     the job-title log contribution a title's match does not back: an unknown title may not
     raise the estimate above the overall mean (its positive part goes); a title mapped by rule
     keeps ``weight`` of its effect, whatever the trees made of its family and seniority words
-    (generic and out-of-field titles half, :data:`~mlmodel.core.taxonomy.GENERIC_RULE_WEIGHT`).
+    (a generic title as much as the data backs its family, an out-of-field one half).
     A title in the data (weight 1) keeps all of it."""
     title = per_raw_input[:, _TITLE_INPUT]
     excess = np.where(unknown, np.maximum(title, 0.0), (1.0 - weights) * title)

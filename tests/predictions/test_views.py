@@ -8,7 +8,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
+from django.utils.html import escape
 
+from mlmodel.core.taxonomy import match_title
 from predictions.models import BatchJob, JobStatus, Prediction
 from tests.predictions.conftest import GOOD_ROW, PROFILE_DATA, csv_bytes
 
@@ -407,6 +409,7 @@ def test_the_result_page_says_how_the_title_was_read(
     ("title", "share_sentence"),
     [
         ("Head of Marketing", "counted only 50% of what such a title usually adds or takes away"),
+        ("Manager", "counted only 87% of what such a title usually adds or takes away"),
         ("Senior Data Scientist at Spotify", None),
     ],
 )
@@ -419,6 +422,7 @@ def test_the_result_page_says_how_much_of_a_rule_mapped_title_counts(
     # then
     html = response.content.decode()
     assert f"“{title}” is not a title in our data;</strong>" in html
+    assert f"Why: {escape(match_title(title).evidence)}." in html
     if share_sentence is None:
         assert "counted only" not in html
     else:

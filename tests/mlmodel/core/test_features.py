@@ -29,6 +29,7 @@ from mlmodel.core.taxonomy import (
     FAMILY_ML_ENGINEERING,
     FAMILY_OTHER,
     FAMILY_RESEARCH,
+    GENERIC_TITLES,
     JOB_FAMILIES,
     KNOWN_JOB_TITLES,
     REGION_UNKNOWN,
@@ -38,6 +39,7 @@ from mlmodel.core.taxonomy import (
     region,
     title_rank,
 )
+from mlmodel.core.train.data import deduplicate, load_csv
 from mlmodel.core.train.demo_data import make_demo_dataframe
 from mlmodel.core.train.linear_fit import (
     fit_linear_component,
@@ -69,6 +71,20 @@ def test_every_real_title_is_mapped_explicitly():
         pytest.skip(f"real salaries file not found at {path} (set SALARIES_CSV)")
     titles = set(pd.read_csv(path, usecols=["job_title"])["job_title"])
     assert titles == set(KNOWN_JOB_TITLES)
+
+
+@pytest.mark.real_data
+def test_the_generic_titles_evidence_is_the_real_datas_counts():
+    path = real_data_path()
+    if not path.exists():
+        pytest.skip(f"real salaries file not found at {path} (set SALARIES_CSV)")
+    titles = deduplicate(load_csv(path))["job_title"].str.casefold()
+    for generic in GENERIC_TITLES.values():
+        # when
+        has_word = titles.str.contains(rf"\b{generic.word}\b", regex=True)
+        in_family = titles[has_word].map(job_family) == generic.family
+        # then
+        assert (int(in_family.sum()), int(has_word.sum())) == (generic.in_family, generic.rows)
 
 
 @pytest.mark.parametrize(

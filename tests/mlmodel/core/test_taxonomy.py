@@ -12,13 +12,15 @@ from mlmodel.core.taxonomy import (
     FAMILY_ML_ENGINEERING,
     FAMILY_OTHER,
     FAMILY_PRODUCT,
-    GENERIC_RULE_WEIGHT,
+    GENERIC_EVIDENCE_SMOOTHING,
+    GENERIC_TITLES,
     KNOWN_JOB_TITLES,
     MATCH_EXACT,
     MATCH_FAMILY_RULE,
     MATCH_KINDS,
     MATCH_NORMALISED,
     MATCH_UNKNOWN,
+    OUT_OF_FIELD_RULE_WEIGHT,
     TITLE_FAMILY,
     UNKNOWN_TREATED_AS,
     TitleMatch,
@@ -90,13 +92,28 @@ def test_normaliser_handles_case_punctuation_abbreviations_and_seniority():
         ("Developer", FAMILY_BUSINESS_INTELLIGENCE),
     ],
 )
-def test_generic_titles_map_to_a_family_with_evidence_and_half_its_effect(typed, family):
+def test_generic_titles_map_to_a_family_with_evidence_and_the_weight_it_backs(typed, family):
     # when
     match = match_title(typed)
     # then
     assert (match.kind, match.treated_as, match.family) == (MATCH_FAMILY_RULE, family, family)
-    assert match.weight == GENERIC_RULE_WEIGHT
     assert "rows whose title has" in match.evidence
+    assert 0.0 < match.weight < 1.0
+
+
+def test_a_generic_title_keeps_its_family_share_shrunk_by_how_few_rows_back_it():
+    # given: 25 of 36 rows, 286 of 309, 40 of 40
+    software, architect, director = (
+        GENERIC_TITLES[t] for t in ("software engineer", "architect", "director")
+    )
+    # then
+    assert software.weight == pytest.approx(25 / (36 + GENERIC_EVIDENCE_SMOOTHING))
+    assert match_title("Software Engineer").weight == software.weight
+    assert architect.weight > director.weight > software.weight
+    assert director.weight < 1.0  # 40 rows are few, even if all of them agree
+    assert director.evidence == (
+        "generic title: all 40 rows whose title has 'director' are Data Leadership"
+    )
 
 
 @pytest.mark.parametrize(
@@ -106,7 +123,7 @@ def test_generic_titles_map_to_a_family_with_evidence_and_half_its_effect(typed,
         ("VP of Data", FAMILY_LEADERSHIP, 1.0),
         ("Senior Data Scientist at Spotify", FAMILY_DATA_SCIENCE, 1.0),
         ("Marketing Analyst", FAMILY_DATA_ANALYSIS, 1.0),
-        ("Head of Marketing", FAMILY_LEADERSHIP, GENERIC_RULE_WEIGHT),
+        ("Head of Marketing", FAMILY_LEADERSHIP, OUT_OF_FIELD_RULE_WEIGHT),
     ],
 )
 def test_keyword_rules_for_titles_outside_the_data(typed, family, weight):
