@@ -24,6 +24,7 @@ from django.utils.dateparse import parse_datetime
 from mlmodel import loading
 from mlmodel.core.artifacts import ArtifactIntegrityError, load_predictor, sha256_hex, short_sha256
 from mlmodel.core.profile import EXAMPLE_PROFILE, SalaryProfile
+from mlmodel.core.taxonomy import MATCH_FAMILY_RULE
 from mlmodel.events import model_event
 from mlmodel.models import ModelAction, ModelStatus, ModelVersion, ServingError
 from mlmodel.rollout.services import champion_replace
@@ -73,6 +74,8 @@ class ServedPrediction:
     # How the job title was read (mlmodel.core.taxonomy.MATCH_KINDS) and what it was taken as.
     title_match: str = ""
     title_treated_as: str = ""
+    # Share of a rule-mapped title's effect the estimate kept (None for other titles).
+    title_weight: float | None = None
 
 
 def _route(*, version: int | None, unit: str | None) -> loading.Route:
@@ -143,6 +146,9 @@ def predict(
         has_shadows=route.has_shadows,
         title_match=title.kind if title is not None else "",
         title_treated_as=title.treated_as if title is not None else "",
+        title_weight=title.weight
+        if title is not None and title.kind == MATCH_FAMILY_RULE
+        else None,
     )
 
 

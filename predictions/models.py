@@ -70,6 +70,14 @@ class Prediction(models.Model):
         blank=True,
         help_text="How the job title was read (empty: answered before this was recorded).",
     )
+    title_weight = models.FloatField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Share of a title mapped by rule's usual effect the estimate kept (1 = all); "
+            "empty for other titles and answers before this was recorded."
+        ),
+    )
     submission = stored_submission_field(
         "The web form's one-time id (portal/submissions.py): sent twice, one row."
     )

@@ -49,22 +49,28 @@ def _profile_rows(inputs: dict) -> list[tuple[str, str]]:
 def title_notice(prediction: Prediction) -> dict | None:
     """What the page says about how the title was read; None when it is a title in the data.
 
-    The stored ``title_match`` is what the model did when it answered; ``treated_as`` is read
-    again from the title (the taxonomy is pure and versioned with the code).
+    The stored ``title_match`` and ``title_weight`` are what the model did when it answered;
+    ``treated_as`` and the evidence are read again from the title (the taxonomy is pure and
+    versioned with the code), the evidence only while it still reads the title the same way.
     """
     kind = prediction.title_match
     if kind not in (MATCH_UNKNOWN, MATCH_FAMILY_RULE, MATCH_NORMALISED):
         return None
     title = str(prediction.inputs.get("job_title", ""))
     reading = match_title(title)
+    weight = prediction.title_weight
     return {
         "kind": kind,
         "warn": kind != MATCH_NORMALISED,
         "title": title,
         "treated_as": reading.treated_as,
         "family": reading.family,
-        "evidence": reading.evidence,
-        "effect_percent": round(reading.weight * 100) if kind == MATCH_FAMILY_RULE else None,
+        "evidence": reading.evidence if reading.kind == kind else "",
+        "effect_percent": (
+            min(round(weight * 100), 99)
+            if kind == MATCH_FAMILY_RULE and weight is not None and weight < 1.0
+            else None
+        ),
     }
 
 

@@ -157,8 +157,8 @@ class PredictionOutputSerializer(FixedFieldsSerializer):
             "How the model read `job_title`: `exact` (a title in the data), `normalised` (a "
             "title in the data, spelled differently, e.g. 'Sr. ML Eng.'), `family_rule` (not in "
             "the data: estimated from the job family its words name, see `title_treated_as`; a "
-            "generic title such as 'Manager' keeps as much of its title effect as the data "
-            "backs that family, an out-of-field one half) "
+            "generic title such as 'Manager' keeps only part of its title effect, see "
+            "`title_weight`) "
             "or `unknown` (not recognised: the estimate uses no title information, so it is "
             "the typical salary for the rest of the profile). Empty for estimates made before "
             "this was recorded."
@@ -166,6 +166,14 @@ class PredictionOutputSerializer(FixedFieldsSerializer):
     )
     title_treated_as = serializers.SerializerMethodField(
         help_text="The data set's title or the job family the model used for `job_title`."
+    )
+    title_weight = serializers.FloatField(
+        allow_null=True,
+        help_text=(
+            "For `family_rule`: the share of such a title's usual effect the estimate kept "
+            "(1 = all; less for a generic or out-of-field title, whose family is a guess). "
+            "Null for other titles and for estimates made before this was recorded."
+        ),
     )
 
     def get_title_treated_as(self, obj: Prediction) -> str:

@@ -238,6 +238,7 @@ def _store_prediction(
             latency_ms=latency_ms,
             request_id=request_id[:REQUEST_ID_MAX_LENGTH],
             title_match=served.title_match,
+            title_weight=served.title_weight,
             submission=submission or "",
         )
     )

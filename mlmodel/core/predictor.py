@@ -19,6 +19,7 @@ baseline + Σ usd_i equals the reported integer estimate.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -39,7 +40,7 @@ from mlmodel.core.encoding import (
 from mlmodel.core.forest import OneRowForest, OneRowOutputs, UnsupportedForest
 from mlmodel.core.linear import LinearComponent, linear_to_raw_matrix
 from mlmodel.core.profile import SalaryProfile
-from mlmodel.core.taxonomy import MATCH_UNKNOWN, TitleMatch, match_title
+from mlmodel.core.taxonomy import MATCH_FAMILY_RULE, MATCH_UNKNOWN, TitleMatch, match_title
 
 logger = logging.getLogger(__name__)
 
@@ -262,7 +263,7 @@ class Predictor:
         """
         row = self.encoder.encode_one(profile)
         terms = self.linear.terms_one(profile) if self.linear is not None else None
-        title_match = match_title(profile.job_title)
+        title_match = self.title_reading(profile.job_title)
         offset = self.group_offsets[self.calibration_group(profile.job_title)]
         outputs = self._one_row(row)
         fast = self._one_from_outputs(outputs, terms, title_match, offset)
@@ -294,6 +295,19 @@ class Predictor:
         if self._forest is not None:
             return self._forest.outputs(row)
         return _one_row_outputs(self._point_single, self._quantile_single, row)
+
+    def title_reading(self, title: str) -> TitleMatch:
+        """:func:`match_title`, with the weight the estimate keeps of a rule-mapped title's
+        effect: all of it once the training rows had the title (imported rows, approved
+        feedback), whose own statistic then backs it."""
+        match = match_title(title)
+        if (
+            match.kind == MATCH_FAMILY_RULE
+            and match.weight < 1.0
+            and self.encoder.title_seen(title)
+        ):
+            return dataclasses.replace(match, weight=1.0)
+        return match
 
     def calibration_group(self, title: str) -> str:
         """Which conformal offset a title's interval gets (one of CALIBRATION_GROUPS)."""
@@ -403,7 +417,7 @@ class Predictor:
         features = self.encoder.encode_columns(columns)
         terms = self.linear.terms_columns(columns) if self.linear is not None else None
         title_codes, titles = factorise(columns["job_title"])
-        matches = [match_title(title) for title in titles]
+        matches = [self.title_reading(title) for title in titles]
         kinds = np.array([m.kind for m in matches], dtype=object)[title_codes]
         treated_as = np.array([m.treated_as for m in matches], dtype=object)[title_codes]
         offsets = np.array([self.group_offsets[self.calibration_group(t)] for t in titles])[
@@ -486,7 +500,9 @@ def _shrink_title_effect(
     (a generic title as much as the data backs its family, an out-of-field one half).
     A title in the data (weight 1) keeps all of it."""
     title = per_raw_input[:, _TITLE_INPUT]
-    excess = np.where(unknown, np.maximum(title, 0.0), (1.0 - weights) * title)
+    with np.errstate(invalid="ignore"):  # 0 × inf of a weight-1 row, discarded by where
+        unbacked = np.where(weights < 1.0, (1.0 - weights) * title, 0.0)
+    excess = np.where(unknown, np.maximum(title, 0.0), unbacked)
     per_raw_input[:, _TITLE_INPUT] = title - excess
     log_quantiles = np.asarray(log_quantiles, dtype=np.float64) - excess[:, None]
     return np.asarray(log_point, dtype=np.float64) - excess, log_quantiles

@@ -31,6 +31,7 @@ PREDICTION_KEYS = {
     "is_demo",
     "title_match",
     "title_treated_as",
+    "title_weight",
 }
 
 
@@ -334,15 +335,16 @@ def test_an_oversized_json_body_is_413(api_client, settings, active_model_versio
 
 
 @pytest.mark.parametrize(
-    ("title", "kind", "treated_as"),
+    ("title", "kind", "treated_as", "weight"),
     [
-        ("Data Scientist", "exact", "Data Scientist"),
-        ("sr. data scientist", "normalised", "Data Scientist"),
-        ("Banana Sommelier", "unknown", "any job title (overall average)"),
+        ("Data Scientist", "exact", "Data Scientist", None),
+        ("sr. data scientist", "normalised", "Data Scientist", None),
+        ("Head of Marketing", "family_rule", "Data Leadership", 0.5),
+        ("Banana Sommelier", "unknown", "any job title (overall average)", None),
     ],
 )
 def test_the_answer_says_how_the_title_was_read(
-    api_client, active_model_version, title, kind, treated_as
+    api_client, active_model_version, title, kind, treated_as, weight
 ):
     # when
     response = api_client.post(PREDICTIONS_URL, {**PROFILE_DATA, "job_title": title}, format="json")
@@ -350,6 +352,7 @@ def test_the_answer_says_how_the_title_was_read(
     # then the answer and the stored prediction say it, and the list repeats it
     body = response.json()
     assert (body["title_match"], body["title_treated_as"]) == (kind, treated_as)
+    assert body["title_weight"] == weight
     assert Prediction.objects.get().title_match == kind
     listed = api_client.get(PREDICTIONS_URL).json()["results"][0]
     assert listed["title_match"] == kind

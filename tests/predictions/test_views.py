@@ -427,6 +427,25 @@ def test_the_result_page_says_how_much_of_a_rule_mapped_title_counts(
         assert "counted only" not in html
     else:
         assert share_sentence in html
+    assert Prediction.objects.get().title_weight == match_title(title).weight
+
+
+def test_the_share_said_is_the_one_stored_with_the_prediction(auth_client, active_model_version):
+    # given: a prediction made when the model kept all of the title's effect, and one made
+    # before the share was recorded
+    response = auth_client.post(CREATE_URL, {**PROFILE_DATA, "job_title": "Manager"}, follow=True)
+    prediction = Prediction.objects.get()
+    url = reverse("predictions:detail", args=[prediction.pk])
+    assert "counted only 87%" in response.content.decode()
+    # when
+    Prediction.objects.filter(pk=prediction.pk).update(title_weight=1.0)
+    kept_all = auth_client.get(url).content.decode()
+    Prediction.objects.filter(pk=prediction.pk).update(title_weight=None)
+    unrecorded = auth_client.get(url).content.decode()
+    # then
+    assert "“Manager” is not a title in our data;" in kept_all
+    assert "counted only" not in kept_all
+    assert "counted only" not in unrecorded
 
 
 def test_a_title_in_the_data_gets_no_notice(auth_client, active_model_version):

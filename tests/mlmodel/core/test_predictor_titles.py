@@ -27,7 +27,8 @@ from mlmodel.core.taxonomy import (
 from mlmodel.core.train.demo_data import make_demo_dataframe
 
 NONSENSE = ["Chief Vibes Officer", "<script>alert(1)</script>", "Barista", "xyz", "?"]
-TITLES = ["Data Scientist", "Sr. ML Eng.", "Software Engineer", *NONSENSE]
+RULE_MAPPED = ["Software Engineer", "Head of Marketing", "Manager", "Director", "Engineer"]
+TITLES = ["Data Scientist", "Sr. ML Eng.", *RULE_MAPPED, *NONSENSE]
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +80,13 @@ def test_batch_carries_kind_and_treated_as_per_row_and_matches_one_row(
     assert batch.estimate_usd.tolist() == [p.estimate_usd for p in singles]
     assert batch.interval_low_usd.tolist() == [p.interval_low_usd for p in singles]
     assert batch.interval_high_usd.tolist() == [p.interval_high_usd for p in singles]
+    if with_contributions:
+        names = list(batch.raw_feature_names)
+        for row, single in enumerate(singles):
+            usd = dict(zip(names, batch.contributions_usd[row].tolist(), strict=True))
+            assert usd == pytest.approx(dict(single.contributions), abs=0.01)
+            total = batch.baseline_usd[row] + batch.contributions_usd[row].sum()
+            assert total == pytest.approx(batch.estimate_usd[row], abs=1e-6)
 
 
 def test_nonsense_titles_get_no_more_title_effect_than_the_overall_mean(predictor, demo_profiles):
@@ -171,3 +179,31 @@ def test_a_title_mapped_by_rule_keeps_only_its_weight_of_the_title_effect(
     for end in ("estimate_usd", "interval_low_usd", "interval_high_usd"):
         moved = math.log(getattr(full, end)) - math.log(getattr(shrunk, end))
         assert moved == pytest.approx(taken_out, abs=1e-4)
+
+
+def test_the_encoder_gives_a_rule_mapped_title_its_familys_statistic_unshrunk(predictor):
+    # given: the predictor shrinks the whole title effect, so the encoder must not shrink too
+    stats = predictor.encoder.stats
+    match = match_title("Head of Marketing")
+    # when
+    row = predictor.encoder.encode_one(_with_title(EXAMPLE_PROFILE, "Head of Marketing"))[0]
+    # then
+    family_target = row[list(predictor.feature_names).index("family_target")]
+    assert family_target == pytest.approx(stats.family[match.family], rel=1e-6)
+    assert stats.family[match.family] != pytest.approx(stats.global_mean, abs=1e-3)
+
+
+def test_a_rule_mapped_title_the_training_rows_had_keeps_all_of_its_effect(predictor):
+    # given: the same model, its statistics with rows titled "Manager" (imported, feedback)
+    stats = TargetStatistics.from_spec(predictor.encoder.stats.to_spec())
+    stats.title["manager"] = stats.family[match_title("Manager").family] + 0.1
+    having = copy.copy(predictor)
+    having.encoder = FeatureEncoder(stats)
+    profile = _with_title(EXAMPLE_PROFILE, "Manager")
+    # when
+    seen, unseen = having.predict_one(profile), predictor.predict_one(profile)
+    # then
+    assert having.title_reading("Manager").weight == 1.0 == seen.title_match.weight
+    assert unseen.title_match.weight == match_title("Manager").weight < 1.0
+    batch = having.predict_many([profile])
+    assert batch.estimate_usd.tolist() == [seen.estimate_usd]
