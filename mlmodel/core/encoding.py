@@ -171,7 +171,8 @@ class FeatureEncoder:
         A title the training rows had keeps its own statistic; otherwise its family's (a
         title mapped by rule keeps only ``weight`` of the whole job-title effect, taken out of
         the output by the predictor, so not here too); an unknown title gets the overall mean
-        for both.
+        for both and no seniority rank ("Chief Vibes Officer" is "?", the title its interval was
+        calibrated with: the experience level says how senior the job is).
         """
         cached = self._title_cache.get(title)
         if cached is None:
@@ -180,12 +181,14 @@ class FeatureEncoder:
             family = match.family
             overall = stats.global_mean
             family_value = overall
+            rank = 0
             if match.kind != MATCH_UNKNOWN:
                 family_value = stats.family.get(family, overall)
+                rank = title_rank(title)
             title_value = stats.title.get(title_key(title), family_value)
             cached = (
                 float(FAMILY_CODE[family]),
-                float(title_rank(title)),
+                float(rank),
                 title_value,
                 family_value,
             )

@@ -207,3 +207,16 @@ def test_a_rule_mapped_title_the_training_rows_had_keeps_all_of_its_effect(predi
     assert unseen.title_match.weight == match_title("Manager").weight < 1.0
     batch = having.predict_many([profile])
     assert batch.estimate_usd.tolist() == [seen.estimate_usd]
+
+
+def test_an_unknown_titles_seniority_words_do_not_count(predictor):
+    # given: unknown titles with and without seniority words ("?" is the calibration's probe)
+    profiles = [
+        _with_title(EXAMPLE_PROFILE, title)
+        for title in ("?", "Chief Vibes Officer", "Senior Llama Herder", "Barista")
+    ]
+    # when
+    answers = [predictor.predict_one(profile) for profile in profiles]
+    # then: the experience level says how senior the job is; the title adds nothing
+    assert {p.title_match.kind for p in answers} == {MATCH_UNKNOWN}
+    assert len({(p.estimate_usd, p.interval_low_usd, p.interval_high_usd) for p in answers}) == 1
