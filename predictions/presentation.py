@@ -71,6 +71,8 @@ def title_notice(prediction: Prediction) -> dict | None:
             if kind == MATCH_FAMILY_RULE and weight is not None and weight < 1.0
             else None
         ),
+        # A rule would have kept less: the training rows had this title (imported, feedback).
+        "learned": kind == MATCH_FAMILY_RULE and weight == 1.0 and reading.weight < 1.0,
     }
 
 

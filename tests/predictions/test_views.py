@@ -445,7 +445,9 @@ def test_the_share_said_is_the_one_stored_with_the_prediction(auth_client, activ
     # then
     assert "“Manager” is not a title in our data;" in kept_all
     assert "counted only" not in kept_all
+    assert "learned from salaries with this very title" in kept_all
     assert "counted only" not in unrecorded
+    assert "learned from salaries" not in unrecorded
 
 
 def test_a_title_in_the_data_gets_no_notice(auth_client, active_model_version):
