@@ -500,8 +500,8 @@ def _shrink_title_effect(
     (a generic title as much as the data backs its family, an out-of-field one half).
     A title in the data (weight 1) keeps all of it."""
     title = per_raw_input[:, _TITLE_INPUT]
-    with np.errstate(invalid="ignore"):  # 0 × inf of a weight-1 row, discarded by where
-        unbacked = np.where(weights < 1.0, (1.0 - weights) * title, 0.0)
+    # A weight-1 row multiplies 0 by 0, not by its title (which may be inf): it loses +0.0.
+    unbacked = (1.0 - weights) * np.where(weights < 1.0, title, 0.0)
     excess = np.where(unknown, np.maximum(title, 0.0), unbacked)
     per_raw_input[:, _TITLE_INPUT] = title - excess
     log_quantiles = np.asarray(log_quantiles, dtype=np.float64) - excess[:, None]
